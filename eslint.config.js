@@ -1,0 +1,42 @@
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+
+// Ink and React cost ~6x a bare node start-up: they may only be loaded lazily, by views that draw a dashboard.
+const noEagerUi = {
+  'no-restricted-imports': ['error', {
+    paths: [
+      {name: 'ink', message: 'Load Ink lazily from a view with `await import("ink")`.'},
+      {name: 'react', message: 'Load React lazily from a view with `await import("react")`.'},
+    ],
+    patterns: [{group: ['ink/*', 'react/*', 'ink-*'], message: 'Load Ink/React lazily from a view.'}],
+  }],
+}
+
+// Libraries stay liftable: no CLI framework, no UI, no reaching up into commands or views.
+const libBoundary = {
+  'no-restricted-imports': ['error', {
+    paths: [
+      {name: 'ink', message: 'src/lib must not depend on Ink.'},
+      {name: 'react', message: 'src/lib must not depend on React.'},
+      {name: '@oclif/core', message: 'src/lib must not depend on oclif; throw a StellaError instead.'},
+    ],
+    patterns: [
+      {group: ['@oclif/*', 'ink/*', 'react/*', 'ink-*'], message: 'src/lib must not depend on oclif, Ink or React.'},
+      {group: ['**/commands/**', '**/ui/**', '**/services/**', '**/base-command*'], message: 'src/lib must not import from commands, services or ui.'},
+    ],
+  }],
+}
+
+export default tseslint.config(
+  {ignores: ['dist/', 'node_modules/', 'coverage/', 'oclif.manifest.json']},
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {globals: {process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly'}},
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_'}],
+    },
+  },
+  {files: ['src/commands/**/*.ts'], rules: noEagerUi},
+  {files: ['src/lib/**/*.ts'], rules: libBoundary},
+)
