@@ -23,6 +23,8 @@ export const ExitCode = {
   Internal: 70,
   /** Interrupted by the user (Ctrl-C / SIGINT), 128 + 2 by convention. */
   Interrupted: 130,
+  /** Stopped by SIGTERM, 128 + 15 by convention. */
+  Terminated: 143,
 } as const
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]

@@ -1,0 +1,95 @@
+/**
+ * Atomic file writes: nothing half-written is ever left at a user's path.
+ * Data goes to a temp file in the target's directory (same filesystem, so rename is atomic),
+ * is fsynced, then moved into place; the directory is fsynced so the rename survives a crash.
+ */
+import {randomBytes} from 'node:crypto'
+import {closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
+
+import {onInterrupt} from '../cleanup.js'
+import {InputError, UsageError} from '../errors.js'
+
+export interface AtomicWriteOptions {
+  /** File mode of the new file, e.g. 0o600 for secrets. Default 0o644. */
+  mode?: number
+  /** Replace an existing file. Without it an existing target is an error and stays untouched. */
+  overwrite?: boolean
+}
+
+/** A temp path beside `target`, hidden and unique, so a crash leaves no file at `target` itself. */
+export function tempPathBeside(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
+}
+
+export function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
+  const temp = tempPathBeside(target)
+  const forget = onInterrupt(() => rmSync(temp, {force: true}))
+  try {
+    const fd = openTemp(temp, target, options.mode ?? 0o644)
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+      let offset = 0
+      while (offset < bytes.byteLength) offset += writeSync(fd, bytes, offset, bytes.byteLength - offset)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+
+    if (options.overwrite) renameSync(temp, target)
+    else moveIntoPlaceExclusive(temp, target)
+    fsyncDirectory(dirname(target))
+  } catch (error) {
+    rmSync(temp, {force: true})
+    throw error
+  } finally {
+    forget()
+  }
+}
+
+function openTemp(temp: string, target: string, mode: number): number {
+  try {
+    // 'wx' with an explicit mode: the file is born with its final permissions, never world-readable for a moment.
+    return openSync(temp, 'wx', mode)
+  } catch (error) {
+    throw new InputError('OUTPUT_UNWRITABLE', `cannot write ${target}: ${(error as Error).message}`, {
+      remedy: `Check that the directory ${dirname(target)} exists and is writable.`,
+      cause: error,
+    })
+  }
+}
+
+/** link() fails atomically if the target exists, so "refuse to overwrite" has no race. */
+function moveIntoPlaceExclusive(temp: string, target: string): void {
+  try {
+    linkSync(temp, target)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') throw outputExists(target)
+    // Filesystems without hard links: fall back to check-then-rename.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error
+    if (existsSync(target)) throw outputExists(target)
+    renameSync(temp, target)
+    return
+  }
+
+  rmSync(temp, {force: true})
+}
+
+function outputExists(target: string): UsageError {
+  return new UsageError('OUTPUT_EXISTS', `${target} already exists`, {
+    remedy: 'Choose another path, or pass --force to replace it.',
+  })
+}
+
+function fsyncDirectory(directory: string): void {
+  let fd: number | undefined
+  try {
+    fd = openSync(directory, 'r')
+    fsyncSync(fd)
+  } catch {
+    // Some filesystems refuse to fsync a directory; the file itself is already durable.
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
