@@ -309,7 +309,7 @@ describe('wrong keys: exact codes, messages and remedies', () => {
   it('missing file or directory → KEY_UNREADABLE with the OS reason', async () => {
     const missing = await rejectionOf(readKeyFile('./no/such/key.pem'))
     expect(missing.code).toBe('KEY_UNREADABLE')
-    expect(missing.message).toBe('key file ./no/such/key.pem: cannot read it: ENOENT: no such file or directory')
+    expect(missing.message).toBe('key file ./no/such/key.pem: cannot read it: no such file or directory')
     const dir = await rejectionOf(readKeyFile(fixture('.')))
     expect(dir.code).toBe('KEY_UNREADABLE')
     expect(dir.message).toContain('it is a directory')

@@ -11,6 +11,7 @@ import {dirname, join, resolve as resolvePath} from 'node:path'
 
 import {InputError, UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs/atomic.js'
+import {fsErrorReason} from '../fs/reason.js'
 
 export interface ContextConfig {
   server?: string
@@ -53,7 +54,7 @@ export function loadConfig(path: string): StellaConfig {
     text = readFileSync(path, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyConfig()
-    throw new InputError('CONFIG_UNREADABLE', `cannot read the config file ${path}: ${(error as Error).message}`, {
+    throw new InputError('CONFIG_UNREADABLE', `cannot read the config file ${path}: ${fsErrorReason(error)}`, {
       remedy: `Check the file's permissions, or point STELLA_CONFIG at another file.`,
       cause: error,
     })
@@ -239,7 +240,7 @@ function parseCaFile(value: string): string {
   try {
     readFileSync(path)
   } catch (error) {
-    throw new InputError('CA_FILE_UNREADABLE', `cannot read the CA file ${path}: ${(error as Error).message}`, {
+    throw new InputError('CA_FILE_UNREADABLE', `cannot read the CA file ${path}: ${fsErrorReason(error)}`, {
       remedy: 'Give the path of a readable PEM file of CA certificates.',
       cause: error,
     })

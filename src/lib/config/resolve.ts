@@ -5,6 +5,7 @@
 import {readFileSync, statSync} from 'node:fs'
 
 import {InputError} from '../errors.js'
+import {fsErrorReason} from '../fs/reason.js'
 import {type ContextConfig, type StellaConfig, parseBoolean, parseServerUrl, parseTenant, unknownContext} from './index.js'
 
 export interface ContextFlags {
@@ -118,7 +119,7 @@ function readTokenFile(path: string, resolved: ResolvedContext): string {
   try {
     token = readFileSync(path, 'utf8').trim()
   } catch (error) {
-    throw new InputError('TOKEN_FILE_UNREADABLE', `cannot read the token file ${path}: ${(error as Error).message}`, {
+    throw new InputError('TOKEN_FILE_UNREADABLE', `cannot read the token file ${path}: ${fsErrorReason(error)}`, {
       remedy: 'Create the file with the token as its only content (mode 0600), or change the source with `stella config set token-file PATH`.',
       cause: error,
     })

@@ -9,6 +9,7 @@ import {basename, dirname, join} from 'node:path'
 
 import {onInterrupt} from '../cleanup.js'
 import {InputError, UsageError} from '../errors.js'
+import {fsErrorReason} from './reason.js'
 
 export interface AtomicWriteOptions {
   /** File mode of the new file, e.g. 0o600 for secrets. Default 0o644. */
@@ -52,7 +53,7 @@ function openTemp(temp: string, target: string, mode: number): number {
     // 'wx' with an explicit mode: the file is born with its final permissions, never world-readable for a moment.
     return openSync(temp, 'wx', mode)
   } catch (error) {
-    throw new InputError('OUTPUT_UNWRITABLE', `cannot write ${target}: ${(error as Error).message}`, {
+    throw new InputError('OUTPUT_UNWRITABLE', `cannot write ${target}: ${fsErrorReason(error)}`, {
       remedy: `Check that the directory ${dirname(target)} exists and is writable.`,
       cause: error,
     })

@@ -9,6 +9,7 @@ import {type FileHandle, open} from 'node:fs/promises'
 
 import {bytesEqual, fromBase64Strict, fromHex, fromUtf8Strict, toBase64, toBase64Url, toHex} from '../encoding.js'
 import {InputError, type StellaErrorOptions} from '../errors.js'
+import {fsErrorReason} from '../fs/reason.js'
 import {bitStringBytes, contextTag, decodeOid, DerError, type DerElement, type DerReader, readDer, readerOf, Tag} from './der.js'
 import {checkPublicKeyPoint, ed25519PublicKeyFromSeed} from './ed25519.js'
 
@@ -631,8 +632,7 @@ async function readKeyBytes(path: string): Promise<Uint8Array> {
     return new Uint8Array(await handle.readFile())
   } catch (error) {
     if (error instanceof KeyError) throw error
-    const reason = error instanceof Error ? error.message.replace(/, \w+ '.*'$/s, '') : String(error)
-    throw new KeyError('KEY_UNREADABLE', `key file ${path}: cannot read it: ${reason}`, {
+    throw new KeyError('KEY_UNREADABLE', `key file ${path}: cannot read it: ${fsErrorReason(error)}`, {
       remedy: 'Check the path, and that you are allowed to read the file.',
       cause: error,
     })
