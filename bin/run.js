@@ -1,7 +1,3 @@
 #!/usr/bin/env node
-import {execute, settings} from '@oclif/core'
-
-// The published entry point always runs the compiled commands in dist/, whatever NODE_ENV says.
-settings.enableAutoTranspile = false
-
-await execute({dir: import.meta.url})
+// dist/ is a bundle (see scripts/build.js): a few files to load instead of hundreds.
+await import('../dist/run.js')

@@ -6,6 +6,7 @@
  */
 import * as ed from '@noble/ed25519'
 import {sha512} from '@noble/hashes/sha2.js'
+import {type KeyObject, createPrivateKey, createPublicKey, sign as nodeSign} from 'node:crypto'
 
 // noble's synchronous API needs a SHA-512; set once, here, for every user of this module.
 ed.hashes.sha512 = sha512
@@ -24,15 +25,28 @@ function checkSeed(seed: Uint8Array): void {
   }
 }
 
-export function ed25519PublicKeyFromSeed(seed: Uint8Array): Uint8Array {
+// Deriving and signing are deterministic (RFC 8032), so OpenSSL's native code gives the same bytes
+// as any other implementation and spares a short command noble's first-use table build (~25 ms).
+// Verification, where strictness matters, stays with noble below.
+const PKCS8_ED25519_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
+
+function nodePrivateKey(seed: Uint8Array): KeyObject {
   checkSeed(seed)
-  return ed.getPublicKey(seed)
+  const der = new Uint8Array(PKCS8_ED25519_PREFIX.length + ED25519_SEED_LENGTH)
+  der.set(PKCS8_ED25519_PREFIX)
+  der.set(seed, PKCS8_ED25519_PREFIX.length)
+  return createPrivateKey({key: Buffer.from(der.buffer), format: 'der', type: 'pkcs8'})
+}
+
+export function ed25519PublicKeyFromSeed(seed: Uint8Array): Uint8Array {
+  const spki = createPublicKey(nodePrivateKey(seed)).export({format: 'der', type: 'spki'})
+  // An Ed25519 SPKI ends with the 32-byte public key.
+  return new Uint8Array(spki.subarray(spki.length - ED25519_PUBLIC_KEY_LENGTH))
 }
 
 /** Signs `message` (the whole message, not a hash of it: PureEdDSA). Deterministic. */
 export function ed25519Sign(message: Uint8Array, seed: Uint8Array): Uint8Array {
-  checkSeed(seed)
-  return ed.sign(message, seed)
+  return new Uint8Array(nodeSign(null, message, nodePrivateKey(seed)))
 }
 
 function littleEndian(bytes: Uint8Array): bigint {

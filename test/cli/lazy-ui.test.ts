@@ -1,0 +1,66 @@
+/**
+ * No command that draws no dashboard may load Ink or React: they cost several times a whole
+ * start-up. Every command in the manifest is run, for its help and for real, under a preload
+ * that records each module the process resolves.
+ */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {projectRoot, runCli, scratchDir} from '../helpers/cli.js'
+
+const recorder = pathToFileURL(join(projectRoot, 'test', 'helpers', 'load-recorder', 'register.mjs')).href
+const keyFixture = join(projectRoot, 'test', 'fixtures', 'keys', 'ed25519.pem')
+const UI_PACKAGE = /\/node_modules\/(ink|react|react-dom|react-reconciler|yoga-layout|@inkjs\/[^/]+)\//
+
+/** A real, successful invocation of every command. A new command must add one here. */
+const REAL_RUNS: Record<string, string[][]> = {
+  'config:set': [['config', 'set', 'server', 'https://stella.example.com']],
+  'config:get': [['config', 'get', 'server']],
+  'config:list': [['config', 'list']],
+  'config:unset': [['config', 'unset', 'server']],
+  'config:use-context': [['config', 'use-context', 'default']],
+  'keys:generate': [['keys', 'generate', '--out', 'recorded']],
+  'keys:show': [['keys', 'show', keyFixture], ['keys', 'show', keyFixture, '--json']],
+}
+
+let home: {path: string; cleanup: () => void}
+beforeEach(() => {
+  home = scratchDir()
+})
+afterEach(() => home.cleanup())
+
+async function loadedModules(args: string[]): Promise<string[]> {
+  const log = join(home.path, `loads-${Math.random().toString(16).slice(2)}.log`)
+  const r = await runCli(args, {home: home.path, env: {NODE_OPTIONS: `--import ${recorder}`, STELLA_LOAD_LOG: log}})
+  expect(r.stderr, args.join(' ')).toBe('')
+  expect(r.status, args.join(' ')).toBe(0)
+  return readFileSync(log, 'utf8').split('\n').filter(Boolean)
+}
+
+describe('lazy UI', () => {
+  const manifest = JSON.parse(readFileSync(join(projectRoot, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+  const commandIds = Object.keys(manifest.commands).sort()
+
+  it('the recorder sees package loads from node_modules, ESM and CommonJS alike', async () => {
+    const loads = await loadedModules(['help', 'keys'])
+    expect(loads.some((url) => url.includes('/node_modules/@oclif/plugin-help/lib/commands/help.js'))).toBe(true)
+    // Bundled CommonJS code resolves Node built-ins through require.
+    expect(loads).toContain('fs')
+  })
+
+  it('every command has a real run to check', () => {
+    expect(commandIds.length).toBeGreaterThan(0)
+    expect(Object.keys(REAL_RUNS).sort()).toEqual(commandIds)
+  })
+
+  it.each(commandIds)('%s loads neither Ink nor React, for --help or for real', async (id) => {
+    await loadedModules(['config', 'set', 'server', 'https://stella.example.com'])
+    const runs = [[...id.split(':'), '--help'], ...(REAL_RUNS[id] ?? [])]
+    for (const args of runs) {
+      const ui = (await loadedModules(args)).filter((url) => UI_PACKAGE.test(url))
+      expect(ui, args.join(' ')).toEqual([])
+    }
+  })
+})
