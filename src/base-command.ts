@@ -147,7 +147,12 @@ export function formatError(error: StellaError, traceId?: string): string {
 
 /** Maps anything thrown to a StellaError: ours as they are, oclif's parse errors to usage errors. */
 export function toStellaError(thrown: unknown, commandId: string): StellaError {
-  if (isStellaError(thrown)) return thrown
+  if (isStellaError(thrown)) {
+    // oclif rewrites the message of an error thrown by a flag's parser; ours already names the flag.
+    const wrapped = /^Parsing --\S+ \n\t([\s\S]*)\nSee more help with --help$/.exec(thrown.message)
+    if (wrapped?.[1] !== undefined) thrown.message = wrapped[1]
+    return thrown
+  }
   const helpHint = `See \`stella ${commandId.replaceAll(':', ' ')} --help\`.`.replace('stella  ', 'stella ')
   if (thrown instanceof Errors.CLIError) {
     const exit = thrown.oclif?.exit

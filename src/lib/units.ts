@@ -24,6 +24,8 @@ export function parseDuration(text: string, what = 'duration'): number {
 
   if (input === '') fail('it is empty')
   if (/^\d+(\.\d+)?$/.test(input)) fail('a unit is missing')
+  if (input.startsWith('-')) fail('a duration cannot be negative')
+  if (/^\d*\.\d/.test(input)) fail('use whole numbers with a smaller unit (e.g. 1500ms, 90m)')
 
   let total = 0
   let lastRank = -1
@@ -38,7 +40,10 @@ export function parseDuration(text: string, what = 'duration'): number {
     consumed = DURATION_PART.lastIndex
   }
 
-  if (consumed !== input.length) fail(`"${input.slice(consumed)}" is not a known unit`)
+  if (consumed !== input.length) {
+    const rest = input.slice(consumed)
+    fail(consumed === 0 && !/^\d/.test(rest) ? 'it does not start with a number' : `"${rest}" is not a number followed by ms, s, m, h or d`)
+  }
   if (!Number.isSafeInteger(total)) fail('it is too large')
   return total
 }

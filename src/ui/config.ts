@@ -27,5 +27,5 @@ export function renderContextList(list: ContextList): string {
     context.caFile ?? '-',
     context.sealed ? 'yes' : 'no',
   ])
-  return `${renderTable(['  CONTEXT', 'SERVER', 'TENANT', 'TOKEN', 'CA FILE', 'SEALED'], rows)}\n${dim(list.path)}`
+  return `${renderTable(['  CONTEXT', 'SERVER', 'TENANT', 'TOKEN', 'CA FILE', 'SEALED'], rows)}\n${dim(`config file: ${list.path}`)}`
 }

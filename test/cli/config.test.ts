@@ -35,7 +35,7 @@ describe('stella config', () => {
       '  CONTEXT  SERVER                    TENANT  TOKEN           CA FILE  SEALED',
       '  lab      http://127.0.0.1:8080     -       -               -        yes',
       '* prod     https://prod.example.com  acme    env:PROD_TOKEN  -        no',
-      configFile,
+      `config file: ${configFile}`,
       '',
     ].join('\n'))
 

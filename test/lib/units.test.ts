@@ -22,12 +22,14 @@ describe('parseDuration', () => {
   it.each([
     ['', 'invalid duration "": it is empty'],
     ['30', 'invalid duration "30": a unit is missing'],
-    ['1.5h', 'invalid duration "1.5h": "1.5h" is not a known unit'],
-    ['5x', 'invalid duration "5x": "5x" is not a known unit'],
-    ['10mins', 'invalid duration "10mins": "ins" is not a known unit'],
+    ['1.5h', 'invalid duration "1.5h": use whole numbers with a smaller unit (e.g. 1500ms, 90m)'],
+    ['5x', 'invalid duration "5x": "5x" is not a number followed by ms, s, m, h or d'],
+    ['h', 'invalid duration "h": it does not start with a number'],
+    ['5 min', 'invalid duration "5 min": "5 min" is not a number followed by ms, s, m, h or d'],
+    ['10mins', 'invalid duration "10mins": "ins" is not a number followed by ms, s, m, h or d'],
     ['30m1h', 'invalid duration "30m1h": units must each appear once, largest first (e.g. 1h30m)'],
     ['1h1h', 'invalid duration "1h1h": units must each appear once, largest first (e.g. 1h30m)'],
-    ['-5s', 'invalid duration "-5s": "-5s" is not a known unit'],
+    ['-5s', 'invalid duration "-5s": a duration cannot be negative'],
     ['99999999999999999d', 'invalid duration "99999999999999999d": it is too large'],
   ])('%j is refused with a usage error', (text, message) => {
     const error = thrownBy(() => parseDuration(text))
