@@ -4,7 +4,8 @@
  * is fsynced, then moved into place; the directory is fsynced so the rename survives a crash.
  */
 import {randomBytes} from 'node:crypto'
-import {closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, createWriteStream, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {finished} from 'node:stream/promises'
 import {basename, dirname, join} from 'node:path'
 
 import {onInterrupt} from '../cleanup.js'
@@ -41,6 +42,38 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
     else moveIntoPlaceExclusive(temp, target)
     fsyncDirectory(dirname(target))
   } catch (error) {
+    rmSync(temp, {force: true})
+    throw error
+  } finally {
+    forget()
+  }
+}
+
+/**
+ * Streams a file into place atomically: `write` gets a stream onto a temp file beside `target`;
+ * only when it resolves is the file fsynced and moved to `target`. On any failure or Ctrl-C the
+ * temp file is removed and `target` is untouched.
+ */
+export async function writeStreamAtomic<T>(target: string, options: AtomicWriteOptions, write: (out: NodeJS.WritableStream) => Promise<T>): Promise<T> {
+  if (!options.overwrite && existsSync(target)) throw outputExists(target)
+  const temp = tempPathBeside(target)
+  const forget = onInterrupt(() => rmSync(temp, {force: true}))
+  const fd = openTemp(temp, target, options.mode ?? 0o644)
+  let closed = false
+  try {
+    const out = createWriteStream('', {fd, autoClose: false, highWaterMark: 1 << 20})
+    const result = await write(out)
+    out.end()
+    await finished(out)
+    fsyncSync(fd)
+    closeSync(fd)
+    closed = true
+    if (options.overwrite) renameSync(temp, target)
+    else moveIntoPlaceExclusive(temp, target)
+    fsyncDirectory(dirname(target))
+    return result
+  } catch (error) {
+    if (!closed) closeSync(fd)
     rmSync(temp, {force: true})
     throw error
   } finally {

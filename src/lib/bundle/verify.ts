@@ -1,0 +1,482 @@
+/**
+ * Verifies an evidence bundle in one streaming pass over its gzip stream: no extraction to disk,
+ * memory bounded by the manifest (not by file sizes), any member order. Produces the spec's checks
+ * in order — container, manifest, files, merkle, statement, signatures — with the evidence for each.
+ */
+import {type Hash, createHash} from 'node:crypto'
+
+import {type Ed25519PublicKey} from '../keys/index.js'
+import {type Envelope, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, verifyEnvelope} from '../dsse/index.js'
+import {isStellaError} from '../errors.js'
+import {MerkleTreeBuilder} from '../merkle/index.js'
+import {toHex} from '../encoding.js'
+import {GzipFormatError, gunzipSingleMember} from './gzip.js'
+import {
+  ENVELOPE_NAME,
+  MANIFEST_NAME,
+  type Manifest,
+  ROOT_NAME,
+  RESERVED_NAMES,
+  leafInputOf,
+  parseManifest,
+  parseStatement,
+  sha256Hex,
+  totalBytesOf,
+} from './manifest.js'
+import {ancestorsOf, describePathProblem, pathProblemOfBytes} from './paths.js'
+import type {AlteredFile, CheckName, CheckResult, ContainerProblem, VerifyReport} from './report.js'
+import {type TarEntry, TarFormatError, TarParser} from './tar.js'
+
+/** Receives the content files as they stream by, e.g. to extract them once the report is ok. */
+export interface ContentSink {
+  begin(path: string, size: number): void
+  data(chunk: Uint8Array): void
+  end(): void
+  /** Awaited after each decompressed chunk, before its bytes are released. */
+  flush(): Promise<void>
+}
+
+export interface VerifyOptions {
+  trustedKeys: readonly Ed25519PublicKey[]
+  threshold?: number
+  /** How many missing/extra/altered files and container problems to list (counts are always complete). */
+  listLimit?: number
+  onProgress?: (progress: {compressedBytes: number; files: number; bytes: number}) => void
+  contentSink?: ContentSink
+}
+
+const RESERVED_LIMITS: Record<string, number> = {
+  [MANIFEST_NAME]: 256 * 1024 * 1024,
+  [ENVELOPE_NAME]: 16 * 1024 * 1024,
+  [ROOT_NAME]: 1024,
+}
+
+interface FoundFile {
+  size: number
+  sha256: Buffer
+}
+
+export async function verifyBundle(source: AsyncIterable<Uint8Array>, options: VerifyOptions): Promise<VerifyReport> {
+  const scan = new BundleScan(options)
+  await scan.read(source)
+  return scan.report()
+}
+
+/** The state of one pass over a bundle, and the checks it leads to. */
+class BundleScan {
+  readonly #options: VerifyOptions
+  readonly #listLimit: number
+  readonly #problems: ContainerProblem[] = []
+  #problemCount = 0
+  /** The archive could not be read to its end, so what is missing is unknown. */
+  #unreadable?: ContainerProblem
+  #compressedBytes = 0
+  #tarBytes = 0
+  #entries = 0
+
+  readonly #reserved = new Map<string, Uint8Array[]>()
+  readonly #found = new Map<string, FoundFile>()
+  #foundBytes = 0
+  readonly #filePaths = new Set<string>()
+  readonly #directoryPaths = new Set<string>()
+  /** Entries whose pax / GNU long name differs from their own header name: [path, headerPath]. */
+  readonly #aliases: [string, string][] = []
+
+  // The entry being read.
+  #current?: {path: string; kind: 'content' | 'reserved' | 'ignored'; hash?: Hash; size: number; extract: boolean; parts?: Uint8Array[]}
+
+  constructor(options: VerifyOptions) {
+    this.#options = options
+    this.#listLimit = options.listLimit ?? 100
+  }
+
+  async read(source: AsyncIterable<Uint8Array>): Promise<void> {
+    const sink = this.#options.contentSink
+    const parser = new TarParser({
+      entry: (entry) => this.#beginEntry(entry),
+      data: (chunk) => this.#entryData(chunk),
+      entryEnd: () => this.#endEntry(),
+    })
+    try {
+      const chunks = gunzipSingleMember(source, {onCompressedBytes: (total) => (this.#compressedBytes = total)})
+      for await (const chunk of chunks) {
+        parser.write(chunk)
+        if (sink) await sink.flush()
+        this.#options.onProgress?.({compressedBytes: this.#compressedBytes, files: this.#found.size, bytes: this.#foundBytes})
+      }
+
+      parser.end()
+    } catch (error) {
+      if (!(error instanceof GzipFormatError || error instanceof TarFormatError)) throw error
+      const problem = {code: error.code, message: error.message}
+      this.#addProblem(problem)
+      // Damage after the tar end marker (appended data, a bad gzip trailer) still let every entry be read.
+      if (error.code !== 'TAR_TRAILING_DATA' && !tarComplete(parser)) this.#unreadable = problem
+    } finally {
+      this.#tarBytes = parser.bytesRead
+    }
+  }
+
+  #addProblem(problem: ContainerProblem): void {
+    this.#problemCount += 1
+    if (this.#problems.length < this.#listLimit) this.#problems.push(problem)
+  }
+
+  #beginEntry(entry: TarEntry): void {
+    this.#entries += 1
+    const ignore = (): void => {
+      this.#current = {path: entry.path, kind: 'ignored', size: 0, extract: false}
+    }
+    const problem = pathProblemOfBytes(entry.type === 'directory' ? stripTrailingSlash(entry.pathBytes) : entry.pathBytes)
+    if (problem) {
+      this.#addProblem({code: 'PATH_INVALID', message: `entry path ${JSON.stringify(entry.path)} ${describePathProblem(problem)}`, path: entry.path})
+      return ignore()
+    }
+
+    const path = entry.type === 'directory' ? entry.path.replace(/\/$/, '') : entry.path
+    if (entry.pathSource !== 'ustar' && entry.headerPath !== '' && entry.headerPath !== entry.path) this.#aliases.push([path, entry.headerPath.replace(/\/$/, '')])
+
+    if (entry.type === 'directory') {
+      if (this.#directoryPaths.has(path)) this.#addProblem({code: 'PATH_DUPLICATE', message: `directory ${path} appears twice`, path})
+      this.#directoryPaths.add(path)
+      return ignore()
+    }
+
+    if (entry.type !== 'file' && entry.type !== 'contiguous-file') {
+      this.#addProblem(entryTypeProblem(entry, path))
+      return ignore()
+    }
+
+    if (this.#filePaths.has(path)) {
+      this.#addProblem({code: 'PATH_DUPLICATE', message: `${path} appears twice in the archive`, path})
+      return ignore()
+    }
+
+    this.#filePaths.add(path)
+    if (RESERVED_NAMES.includes(path)) {
+      this.#current = {path, kind: 'reserved', size: 0, extract: false, parts: []}
+      return
+    }
+
+    const extract = this.#options.contentSink !== undefined
+    if (extract) this.#options.contentSink!.begin(path, entry.size)
+    this.#current = {path, kind: 'content', hash: createHash('sha256'), size: 0, extract}
+  }
+
+  #entryData(chunk: Uint8Array): void {
+    const current = this.#current
+    if (!current || current.kind === 'ignored') return
+    current.size += chunk.length
+    if (current.kind === 'content') {
+      current.hash!.update(chunk)
+      if (current.extract) this.#options.contentSink!.data(chunk)
+      return
+    }
+
+    // Reserved files are small; keep their bytes (copied: the chunk is released after this pass).
+    const limit = RESERVED_LIMITS[current.path]!
+    if (current.size > limit) {
+      if (current.parts) this.#addProblem({code: 'RESERVED_TOO_LARGE', message: `${current.path} is larger than ${limit} bytes`, path: current.path})
+      current.parts = undefined
+      return
+    }
+
+    current.parts?.push(Uint8Array.prototype.slice.call(chunk))
+  }
+
+  #endEntry(): void {
+    const current = this.#current
+    this.#current = undefined
+    // A reserved file counts only when read whole: a truncated one is "not reached", not "malformed".
+    if (current?.kind === 'reserved' && current.parts) this.#reserved.set(current.path, current.parts)
+    if (!current || current.kind !== 'content') return
+    if (current.extract) this.#options.contentSink!.end()
+    this.#found.set(current.path, {size: current.size, sha256: current.hash!.digest()})
+    this.#foundBytes += current.size
+  }
+
+  #notFound(name: string): string {
+    return this.#unreadable ? `${name} was not read whole before the archive became unreadable` : `the bundle has no ${name}`
+  }
+
+  #reservedBytes(name: string): Uint8Array | undefined {
+    const parts = this.#reserved.get(name)
+    return parts === undefined ? undefined : Buffer.concat(parts)
+  }
+
+  /** Path conflicts only visible once every entry is known: aliases, and a file used as a directory. */
+  #checkPathConflicts(): void {
+    // Writers put a cut-down name in the header of a long path; that only matters when it names another entry.
+    for (const [path, headerPath] of this.#aliases) {
+      if (this.#filePaths.has(headerPath) || this.#directoryPaths.has(headerPath)) {
+        this.#addProblem({
+          code: 'PATH_ALIAS',
+          message: `entry ${path} is named ${headerPath} in its tar header, which another entry also uses`,
+          path,
+        })
+      }
+    }
+
+    for (const path of this.#filePaths) {
+      if (this.#directoryPaths.has(path)) this.#addProblem({code: 'PATH_FILE_AND_DIRECTORY', message: `${path} is both a file and a directory`, path})
+      for (const ancestor of ancestorsOf(path)) {
+        if (this.#filePaths.has(ancestor)) {
+          this.#addProblem({code: 'PATH_FILE_AND_DIRECTORY', message: `${ancestor} is a file, but ${path} uses it as a directory`, path: ancestor})
+        }
+      }
+    }
+  }
+
+  report(): VerifyReport {
+    if (!this.#unreadable) this.#checkPathConflicts()
+    const checks: CheckResult[] = []
+    const add = (check: CheckName, status: CheckResult['status'], message: string, reason?: string) =>
+      checks.push(reason === undefined ? {check, status, message} : {check, status, message, reason})
+    const report = this.#emptyReport(checks)
+
+    // container
+    if (this.#problemCount === 0) add('container', 'ok', `one gzip member, ${this.#entries} tar entries, paths and entry types valid`)
+    else add('container', 'failed', `${this.#problems[0]!.message}${this.#problemCount > 1 ? ` (and ${this.#problemCount - 1} more problems)` : ''}`, this.#problems[0]!.code)
+
+    // manifest
+    const manifestBytes = this.#reservedBytes(MANIFEST_NAME)
+    let manifest: Manifest | undefined
+    if (manifestBytes === undefined) {
+      add('manifest', 'failed', this.#notFound(MANIFEST_NAME), 'MANIFEST_MISSING')
+    } else {
+      try {
+        manifest = parseManifest(manifestBytes)
+        add('manifest', 'ok', `${manifest.files.length} files listed, schema v1, kind ${manifest.kind}`)
+        Object.assign(report, {bundleId: manifest.bundleId, kind: manifest.kind, tenant: manifest.tenant, caseId: manifest.caseId, createdAt: manifest.createdAt})
+      } catch (error) {
+        if (!isStellaError(error)) throw error
+        add('manifest', 'failed', error.message, error.code)
+      }
+    }
+
+    // files and merkle
+    const computedRoot = manifest ? this.#checkFiles(manifest, report, add) : (add('files', 'skipped', 'no valid manifest to check the files against', 'NO_MANIFEST'), undefined)
+    this.#checkMerkle(manifest, computedRoot, report, add)
+
+    // statement and signatures
+    this.#checkStatementAndSignatures(manifest, manifestBytes, computedRoot, report, add)
+
+    report.ok = checks.every((check) => check.status === 'ok')
+    return report
+  }
+
+  #emptyReport(checks: CheckResult[]): VerifyReport {
+    return {
+      ok: false,
+      checks,
+      container: {
+        compressedBytes: this.#compressedBytes,
+        tarBytes: this.#tarBytes,
+        entries: this.#entries,
+        problems: this.#problems,
+        problemCount: this.#problemCount,
+      },
+      files: {listed: 0, found: this.#found.size, bytes: this.#foundBytes, missing: [], missingCount: 0, extra: [], extraCount: 0, altered: [], alteredCount: 0},
+      merkle: {},
+      signatures: {
+        threshold: this.#options.threshold ?? 1,
+        trustedKeyIds: [...new Set(this.#options.trustedKeys.map((key) => key.keyid))],
+        verifiedKeyIds: [],
+        signatures: [],
+      },
+    }
+  }
+
+  /** Compares every listed file with what the archive holds; returns the root recomputed from the content, if complete. */
+  #checkFiles(manifest: Manifest, report: VerifyReport, add: AddCheck): Uint8Array | undefined {
+    const files = report.files
+    files.listed = manifest.files.length
+    const limit = this.#listLimit
+    const builder = new MerkleTreeBuilder()
+    const listed = new Set<string>()
+    for (const expected of manifest.files) {
+      listed.add(expected.path)
+      const actual = this.#found.get(expected.path)
+      if (actual === undefined) {
+        files.missingCount += 1
+        if (files.missing.length < limit) files.missing.push(expected.path)
+        continue
+      }
+
+      const actualSha256 = actual.sha256.toString('hex')
+      if (actual.size !== expected.size || actualSha256 !== expected.sha256) {
+        files.alteredCount += 1
+        const altered: AlteredFile = {path: expected.path, expectedSize: expected.size, actualSize: actual.size, expectedSha256: expected.sha256, actualSha256}
+        if (files.altered.length < limit) files.altered.push(altered)
+      }
+
+      builder.addLeaf(leafInputOf(expected.path, actual.sha256))
+    }
+
+    for (const path of this.#found.keys()) {
+      if (listed.has(path)) continue
+      files.extraCount += 1
+      if (files.extra.length < limit) files.extra.push(path)
+    }
+
+    if (this.#unreadable) {
+      add('files', 'skipped', `the archive could not be read to its end (${this.#unreadable.code}); ${this.#found.size} of ${manifest.files.length} files were read`, 'CONTAINER_UNREADABLE')
+      return undefined
+    }
+
+    const first = files.altered[0]
+    if (first) add('files', 'failed', `${first.path} differs: ${describeDifference(first)}${countTail(files.alteredCount + files.missingCount + files.extraCount)}`, 'FILES_ALTERED')
+    else if (files.missingCount > 0) add('files', 'failed', `${files.missing[0]} is listed in the manifest but not in the archive${countTail(files.missingCount + files.extraCount)}`, 'FILES_MISSING')
+    else if (files.extraCount > 0) add('files', 'failed', `${files.extra[0]} is in the archive but not in the manifest${countTail(files.extraCount)}`, 'FILES_EXTRA')
+    else add('files', 'ok', `${manifest.files.length} files, ${report.files.bytes} bytes, every size and SHA-256 as listed`)
+
+    return files.missingCount === 0 ? builder.root() : undefined
+  }
+
+  #checkMerkle(manifest: Manifest | undefined, computedRoot: Uint8Array | undefined, report: VerifyReport, add: AddCheck): void {
+    const rootBytes = this.#reservedBytes(ROOT_NAME)
+    const rootText = rootBytes === undefined ? undefined : Buffer.from(rootBytes).toString('latin1')
+    report.merkle = {
+      ...(manifest ? {treeSize: manifest.files.length, manifestRoot: manifest.merkle.root} : {}),
+      ...(rootText !== undefined && /^[0-9a-f]{64}\n$/.test(rootText) ? {rootFile: rootText.slice(0, 64)} : {}),
+      ...(computedRoot ? {computedRoot: toHex(computedRoot)} : {}),
+    }
+    if (!manifest) return void add('merkle', 'skipped', 'no valid manifest holds a root to compare', 'NO_MANIFEST')
+    if (rootText === undefined) return void add('merkle', 'failed', this.#notFound(ROOT_NAME), 'ROOT_FILE_MISSING')
+    if (report.merkle.rootFile === undefined) return void add('merkle', 'failed', 'root.merkle is not 64 lowercase hex digits and a newline', 'ROOT_FILE_MALFORMED')
+    if (report.merkle.rootFile !== manifest.merkle.root) {
+      return void add('merkle', 'failed', `root.merkle (${report.merkle.rootFile}) differs from the manifest's root (${manifest.merkle.root})`, 'ROOT_FILE_MISMATCH')
+    }
+
+    if (report.merkle.computedRoot === undefined) {
+      return void add('merkle', 'skipped', 'the root cannot be recomputed while files are missing or unread', this.#unreadable ? 'CONTAINER_UNREADABLE' : 'FILES_MISSING')
+    }
+
+    if (report.merkle.computedRoot !== manifest.merkle.root) {
+      return void add('merkle', 'failed', `the root recomputed from the content (${report.merkle.computedRoot}) differs from the manifest's (${manifest.merkle.root})`, 'ROOT_MISMATCH')
+    }
+
+    add('merkle', 'ok', `root ${manifest.merkle.root} recomputed over ${manifest.files.length} files; matches manifest.json and root.merkle`)
+  }
+
+  #checkStatementAndSignatures(
+    manifest: Manifest | undefined,
+    manifestBytes: Uint8Array | undefined,
+    computedRoot: Uint8Array | undefined,
+    report: VerifyReport,
+    add: AddCheck,
+  ): void {
+    const envelopeBytes = this.#reservedBytes(ENVELOPE_NAME)
+    if (envelopeBytes === undefined) {
+      add('statement', 'failed', this.#notFound(ENVELOPE_NAME), 'ENVELOPE_MISSING')
+      add('signatures', 'failed', `${this.#notFound(ENVELOPE_NAME)}, so nothing is signed`, 'ENVELOPE_MISSING')
+      return
+    }
+
+    let envelope: Envelope
+    try {
+      envelope = parseEnvelope(envelopeBytes, 'manifest.dsse.json')
+    } catch (error) {
+      if (!isStellaError(error)) throw error
+      add('statement', 'failed', error.message, 'ENVELOPE_MALFORMED')
+      add('signatures', 'failed', 'manifest.dsse.json is not a valid DSSE envelope', 'ENVELOPE_MALFORMED')
+      return
+    }
+
+    this.#checkStatement(envelope, manifest, manifestBytes, add)
+
+    const verdict = verifyEnvelope(envelope, this.#options.trustedKeys, {threshold: this.#options.threshold ?? 1})
+    report.signatures.verifiedKeyIds = verdict.verifiedKeyIds
+    report.signatures.signatures = verdict.signatures
+    const count = verdict.verifiedKeyIds.length
+    if (envelope.signatures.length === 0) add('signatures', 'failed', 'manifest.dsse.json has no signatures', 'NO_SIGNATURES')
+    else if (verdict.ok) add('signatures', 'ok', `signed by ${count} trusted key${count === 1 ? '' : 's'} (${verdict.verifiedKeyIds.map((id) => id.slice(0, 16)).join(', ')}); threshold ${verdict.threshold} met`)
+    else if (count === 0) add('signatures', 'failed', `none of the ${envelope.signatures.length} signatures verifies with a trusted key`, 'NO_TRUSTED_SIGNATURE')
+    else add('signatures', 'failed', `${count} distinct trusted key${count === 1 ? '' : 's'} signed; the threshold is ${verdict.threshold}`, 'THRESHOLD_NOT_MET')
+  }
+
+  #checkStatement(envelope: Envelope, manifest: Manifest | undefined, manifestBytes: Uint8Array | undefined, add: AddCheck): void {
+    if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+      return void add('statement', 'failed', `the payload type is ${JSON.stringify(envelope.payloadType)}, not "${IN_TOTO_PAYLOAD_TYPE}"`, 'PAYLOAD_TYPE')
+    }
+
+    let statement
+    try {
+      statement = parseStatement(envelope.payload)
+    } catch (error) {
+      if (!isStellaError(error)) throw error
+      return void add('statement', 'failed', error.message, error.code)
+    }
+
+    if (!manifest || !manifestBytes) return void add('statement', 'skipped', 'no valid manifest to compare the statement with', 'NO_MANIFEST')
+    const subjects = statement.subject
+    const subject = subjects[0]
+    if (subjects.length !== 1 || subject?.name !== MANIFEST_NAME) {
+      return void add('statement', 'failed', `the statement's subject must be exactly manifest.json, not ${JSON.stringify(subjects.map((s) => s.name))}`, 'SUBJECT_NAME')
+    }
+
+    const manifestDigest = sha256Hex(manifestBytes)
+    if (subject.digest.sha256 !== manifestDigest) {
+      return void add('statement', 'failed', `the signed digest of manifest.json (${String(subject.digest.sha256)}) differs from its actual digest (${manifestDigest})`, 'SUBJECT_DIGEST')
+    }
+
+    const predicate = statement.predicate
+    if (predicate.merkleRoot !== manifest.merkle.root) {
+      return void add('statement', 'failed', `the signed Merkle root (${String(predicate.merkleRoot)}) differs from the bundle's (${manifest.merkle.root})`, 'PREDICATE_ROOT')
+    }
+
+    const expected: Record<string, unknown> = {
+      bundleId: manifest.bundleId,
+      kind: manifest.kind,
+      tenant: manifest.tenant,
+      caseId: manifest.caseId,
+      createdAt: manifest.createdAt,
+      fileCount: manifest.files.length,
+      totalBytes: totalBytesOf(manifest.files),
+    }
+    for (const [field, value] of Object.entries(expected)) {
+      const signed = (predicate as unknown as Record<string, unknown>)[field]
+      if (signed !== value) {
+        return void add('statement', 'failed', `the signed ${field} (${JSON.stringify(signed)}) differs from the manifest's (${JSON.stringify(value)})`, 'PREDICATE_MISMATCH')
+      }
+    }
+
+    add('statement', 'ok', `in-toto statement binds manifest.json (sha256 ${manifestDigest.slice(0, 16)}…) and the root`)
+  }
+}
+
+type AddCheck = (check: CheckName, status: CheckResult['status'], message: string, reason?: string) => void
+
+function entryTypeProblem(entry: TarEntry, path: string): ContainerProblem {
+  const what: Record<string, [string, string]> = {
+    'symlink': ['ENTRY_SYMLINK', `${path} is a symbolic link (to ${entry.linkPath})`],
+    'hardlink': ['ENTRY_HARDLINK', `${path} is a hard link (to ${entry.linkPath})`],
+    'character-device': ['ENTRY_DEVICE', `${path} is a character device`],
+    'block-device': ['ENTRY_DEVICE', `${path} is a block device`],
+    'fifo': ['ENTRY_FIFO', `${path} is a FIFO`],
+  }
+  const [code, message] = what[entry.type] ?? ['ENTRY_TYPE', `${path} has the unsupported tar type ${JSON.stringify(entry.typeflag)}`]
+  return {code, message: `${message}; bundles hold regular files only`, path}
+}
+
+function tarComplete(parser: TarParser): boolean {
+  try {
+    parser.end()
+    return true
+  } catch {
+    return false
+  }
+}
+
+function stripTrailingSlash(bytes: Uint8Array): Uint8Array {
+  return bytes.length > 1 && bytes.at(-1) === 0x2f ? bytes.subarray(0, -1) : bytes
+}
+
+function describeDifference(file: AlteredFile): string {
+  if (file.expectedSize !== file.actualSize) return `${file.actualSize} bytes, ${file.expectedSize} expected`
+  return `SHA-256 ${file.actualSha256.slice(0, 16)}…, ${file.expectedSha256.slice(0, 16)}… expected`
+}
+
+function countTail(count: number): string {
+  return count > 1 ? ` (${count} files differ in all)` : ''
+}
