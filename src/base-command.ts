@@ -5,7 +5,7 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
 import {configPath, loadConfig} from './lib/config/index.js'
-import {type ResolvedContext, resolveContext} from './lib/config/resolve.js'
+import {type ResolvedContext, resolveContext, resolveTenant} from './lib/config/resolve.js'
 import {runInterruptCleanups} from './lib/cleanup.js'
 import {ExitCode, type ExitCodeValue, StellaError, UsageError, isStellaError} from './lib/errors.js'
 import {bold, dim, red, setColorEnabled, shouldUseColor, yellow} from './ui/style.js'
@@ -79,6 +79,11 @@ export abstract class StellaCommand<T extends typeof Command> extends Command {
     const resolved = resolveContext(this.flags, process.env, loadConfig(configPath()))
     for (const warning of resolved.warnings) this.warning(warning)
     return resolved
+  }
+
+  /** The tenant from --tenant, STELLA_TENANT or the context, for local commands that only record it. */
+  protected tenant(): string | undefined {
+    return resolveTenant(this.flags, process.env, loadConfig(configPath()))
   }
 
   /** Writes a result line to stdout (suppressed under --json, where only the envelope goes out). */

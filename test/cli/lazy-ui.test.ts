@@ -12,6 +12,9 @@ import {projectRoot, runCli, scratchDir} from '../helpers/cli.js'
 
 const recorder = pathToFileURL(join(projectRoot, 'test', 'helpers', 'load-recorder', 'register.mjs')).href
 const keyFixture = join(projectRoot, 'test', 'fixtures', 'keys', 'ed25519.pem')
+const example = (...parts: string[]) => join(projectRoot, 'examples', ...parts)
+const bundle = example('bundles', 'case-42.tgz')
+const publicKey = example('keys', 'platform.pub.pem')
 const UI_PACKAGE = /\/node_modules\/(ink|react|react-dom|react-reconciler|yoga-layout|@inkjs\/[^/]+)\//
 
 /** A real, successful invocation of every command. A new command must add one here. */
@@ -23,6 +26,11 @@ const REAL_RUNS: Record<string, string[][]> = {
   'config:use-context': [['config', 'use-context', 'default']],
   'keys:generate': [['keys', 'generate', '--out', 'recorded']],
   'keys:show': [['keys', 'show', keyFixture], ['keys', 'show', keyFixture, '--json']],
+  'forensic:snapshot:create': [['forensic', 'snapshot', 'create', '--from', example('evidence', 'case-42'), '--key', example('keys', 'platform.pem'), '--case', 'c', '--kind', 'job', '--out', 'b.tgz']],
+  'forensic:snapshot:show': [['forensic', 'snapshot', 'show', bundle]],
+  'forensic:verify': [['forensic', 'verify', bundle, '--key', publicKey], ['forensic', 'verify', bundle, '--key', publicKey, '--extract', 'out']],
+  'forensic:prove': [['forensic', 'prove', bundle, 'README.txt', '--out', 'p.json']],
+  'forensic:verify-proof': [['forensic', 'verify-proof', example('bundles', 'case-42.README.proof.json'), '--file', example('evidence', 'case-42', 'README.txt'), '--bundle', bundle, '--key', publicKey]],
 }
 
 let home: {path: string; cleanup: () => void}

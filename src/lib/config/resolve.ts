@@ -135,3 +135,11 @@ function readTokenFile(path: string, resolved: ResolvedContext): string {
 
   return token
 }
+
+/** The tenant alone (flag, STELLA_TENANT, context), for local commands that record it but send nothing. */
+export function resolveTenant(flags: ContextFlags, env: Env, config: StellaConfig): string | undefined {
+  const contextName = flags.context ?? (env.STELLA_CONTEXT || undefined) ?? config.currentContext
+  const context = contextName === undefined ? undefined : config.contexts[contextName]
+  const tenant = pick(flags.tenant, env.STELLA_TENANT, context?.tenant)
+  return tenant === undefined ? undefined : parseTenant(tenant.value)
+}
