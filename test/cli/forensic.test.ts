@@ -1,10 +1,11 @@
 import {execFileSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {gunzipSync, gzipSync} from 'node:zlib'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {projectRoot, runCli, scratchDir} from '../helpers/cli.js'
+import {projectRoot, runCli, scratchDir, spawnCli} from '../helpers/cli.js'
 
 let home: {path: string; cleanup: () => void}
 const stella = (args: string[], input?: string | Uint8Array) => runCli(args, {home: home.path, ...(input === undefined ? {} : {input})})
@@ -211,5 +212,40 @@ describe('stella forensic snapshot show, prove and verify-proof', () => {
     const unknown = await stella(['forensic', 'prove', 'case-42.tgz', 'admission.log'])
     expect(unknown.status).toBe(2)
     expect(unknown.stderr).toBe('Error: case-42.tgz has no file admission.log\nHint: Did you mean logs/admission.log? `stella forensic snapshot show` lists every path.\n')
+  })
+})
+
+describe('long work', () => {
+  it('Ctrl-C during snapshot create exits 130 and leaves neither the bundle nor a temp file', async () => {
+    mkdirSync(at('big'))
+    // Random data compresses slowly, so the run is still writing when it is interrupted.
+    writeFileSync(at('big', 'noise.bin'), randomBytes(96 << 20))
+    const child = spawnCli(['forensic', 'snapshot', 'create', '--from', 'big', '--key', 'keys/platform.pem', '--case', 'c', '--kind', 'job', '--out', 'big.tgz'], {home: home.path})
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const tempFile = () => readdirSync(home.path).find((name) => name.startsWith('.big.tgz.') && name.endsWith('.tmp'))
+    const deadline = Date.now() + 20_000
+    while (tempFile() === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(tempFile()).toBeDefined()
+    child.kill('SIGINT')
+    const status = await new Promise((resolve) => child.on('close', resolve))
+    expect(status).toBe(130)
+    expect(stderr).toContain('Interrupted (SIGINT); nothing was left half-written.')
+    expect(readdirSync(home.path).filter((name) => name.includes('big.tgz'))).toEqual([])
+  })
+
+  it('shows a progress bar on a terminal after a second, never under --json', async () => {
+    await createBundle()
+    const bundle = readFileSync(at('case-42.tgz'))
+    // stdin is a pipe that pauses for 1.5 s halfway; stderr is a real terminal (script(1) gives it a pty).
+    const half = Math.floor(bundle.length / 2)
+    const feed = `(head -c ${half} case-42.tgz; sleep 1.5; tail -c +${half + 1} case-42.tgz)`
+    const run = (flags: string) => execFileSync('script', ['-qec', `${feed} | ${process.execPath} ${join(projectRoot, 'bin', 'run.js')} forensic verify - --key keys/platform.pub.pem ${flags}`, '/dev/null'], {cwd: home.path, env: {...process.env, HOME: home.path}}).toString()
+    const shown = run('')
+    expect(shown).toMatch(/\r\u001B\[2Kverifying \d/)
+    expect(shown).toContain('VERIFIED')
+    const json = run('--json')
+    expect(json).not.toContain('verifying')
+    expect(JSON.parse(json.replaceAll('\r\n', '\n')).status).toBe(0)
   })
 })
