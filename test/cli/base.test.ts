@@ -102,8 +102,9 @@ describe('the base command', () => {
   it('has -h, --help and --version, and lists the topics', async () => {
     const help = await stella(['--help'])
     expect(help.status).toBe(0)
-    expect(help.stdout).toContain('config  Manage contexts: server URL, tenant, token source, CA, sealed mode')
-    expect(help.stdout).toContain('keys    Create and inspect Ed25519 signing keys')
+    expect(help.stdout).toMatch(/^ {2}config +Manage contexts: server URL, tenant, token source, CA, sealed mode$/m)
+    expect(help.stdout).toMatch(/^ {2}keys +Create and inspect Ed25519 signing keys$/m)
+    expect(help.stdout).toMatch(/^ {2}forensic +Prove what happened: evidence bundles, offline verification,/m)
     const short = await stella(['config', 'set', '-h'])
     expect(short.status).toBe(0)
     expect(short.stdout).toContain('USAGE\n  $ stella config set KEY VALUE')
