@@ -6,6 +6,7 @@
  */
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
+import {stat} from 'node:fs/promises'
 import {once} from 'node:events'
 import {createGzip} from 'node:zlib'
 
@@ -121,7 +122,10 @@ export async function writeBundle(
   const envelopeBytes = utf8(`${JSON.stringify(envelope, null, 2)}\n`)
 
   const totalBytes = totalBytesOf(files)
-  const gzip = createGzip({level: GZIP_LEVEL, chunkSize: READ_CHUNK})
+  // Room for several chunks ahead, so deflate keeps working while the next file is opened and read.
+  // zlib passes stream options through to its Transform; its typings only know its own.
+  const buffering = {writableHighWaterMark: 8 * READ_CHUNK}
+  const gzip = createGzip({level: GZIP_LEVEL, chunkSize: READ_CHUNK, ...buffering})
   let bundleBytes = 0
   gzip.on('data', (chunk: Buffer) => (bundleBytes += chunk.length))
   gzip.pipe(out, {end: false})
@@ -143,7 +147,7 @@ export async function writeBundle(
     const hash = createHash('sha256')
     let size = 0
     // Only the bytes that were hashed: a file that grew since is caught by its digest below, not by a size overrun.
-    const content = file.size === 0 ? [] : createReadStream(sorted[index]!.source, {highWaterMark: READ_CHUNK, end: file.size - 1})
+    const content = file.size === 0 ? [] : createReadStream(sorted[index]!.source, {highWaterMark: Math.min(file.size, READ_CHUNK), end: file.size - 1})
     for await (const chunk of content) {
       hash.update(chunk as Buffer)
       size += (chunk as Buffer).length
@@ -178,7 +182,9 @@ async function hashInputs(inputs: readonly BundleInputFile[], onProgress?: (prog
     const hash = createHash('sha256')
     let size = 0
     try {
-      for await (const chunk of createReadStream(input.source, {highWaterMark: READ_CHUNK})) {
+      // A buffer no larger than the file: 10,000 small files must not each allocate a 1 MiB chunk.
+      const expected = (await stat(input.source)).size
+      for await (const chunk of createReadStream(input.source, {highWaterMark: Math.max(1, Math.min(expected, READ_CHUNK))})) {
         hash.update(chunk as Buffer)
         size += (chunk as Buffer).length
         bytes += (chunk as Buffer).length
