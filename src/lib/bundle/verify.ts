@@ -3,7 +3,7 @@
  * memory bounded by the manifest (not by file sizes), any member order. Produces the spec's checks
  * in order — container, manifest, files, merkle, statement, signatures — with the evidence for each.
  */
-import {type Hash, createHash} from 'node:crypto'
+import {type Hash, createHash, hash} from 'node:crypto'
 
 import {type Ed25519PublicKey} from '../keys/index.js'
 import {type Envelope, IN_TOTO_PAYLOAD_TYPE, parseEnvelope, verifyEnvelope} from '../dsse/index.js'
@@ -51,10 +51,28 @@ const RESERVED_LIMITS: Record<string, number> = {
   [ROOT_NAME]: 1024,
 }
 
-interface FoundFile {
-  size: number
-  sha256: Buffer
+/** Per-file digests in one growing buffer: a bundle of many small files keeps 32 bytes each, not an object each. */
+class DigestList {
+  #bytes = new Uint8Array(32 * 1024)
+  #count = 0
+
+  push(digest: Uint8Array): number {
+    if ((this.#count + 1) * 32 > this.#bytes.length) {
+      const grown = new Uint8Array(this.#bytes.length * 2)
+      grown.set(this.#bytes)
+      this.#bytes = grown
+    }
+
+    this.#bytes.set(digest, this.#count * 32)
+    return this.#count++
+  }
+
+  get(index: number): Uint8Array {
+    return this.#bytes.subarray(index * 32, index * 32 + 32)
+  }
 }
+
+const EMPTY_SHA256 = hash('sha256', new Uint8Array(0), 'buffer')
 
 export async function verifyBundle(source: AsyncIterable<Uint8Array>, options: VerifyOptions): Promise<VerifyReport> {
   const scan = new BundleScan(options)
@@ -75,7 +93,10 @@ class BundleScan {
   #entries = 0
 
   readonly #reserved = new Map<string, Uint8Array[]>()
-  readonly #found = new Map<string, FoundFile>()
+  /** Content files read whole: path → index into #sizes and #digests. */
+  readonly #found = new Map<string, number>()
+  readonly #sizes: number[] = []
+  readonly #digests = new DigestList()
   #foundBytes = 0
   readonly #filePaths = new Set<string>()
   readonly #directoryPaths = new Set<string>()
@@ -83,7 +104,17 @@ class BundleScan {
   readonly #aliases: [string, string][] = []
 
   // The entry being read.
-  #current?: {path: string; kind: 'content' | 'reserved' | 'ignored'; hash?: Hash; size: number; extract: boolean; parts?: Uint8Array[]}
+  #current?: {
+    path: string
+    kind: 'content' | 'reserved' | 'ignored'
+    /** The size the tar header announced. */
+    entrySize?: number
+    hash?: Hash
+    digest?: Uint8Array
+    size: number
+    extract: boolean
+    parts?: Uint8Array[]
+  }
 
   constructor(options: VerifyOptions) {
     this.#options = options
@@ -160,7 +191,7 @@ class BundleScan {
 
     const extract = this.#options.contentSink !== undefined
     if (extract) this.#options.contentSink!.begin(path, entry.size)
-    this.#current = {path, kind: 'content', hash: createHash('sha256'), size: 0, extract}
+    this.#current = {path, kind: 'content', entrySize: entry.size, size: 0, extract}
   }
 
   #entryData(chunk: Uint8Array): void {
@@ -168,7 +199,10 @@ class BundleScan {
     if (!current || current.kind === 'ignored') return
     current.size += chunk.length
     if (current.kind === 'content') {
-      current.hash!.update(chunk)
+      // A file that arrives in one piece is hashed in one call; a streaming hash object per small
+      // file costs time, and native memory until the garbage collector gets to it.
+      if (current.hash === undefined && current.size === chunk.length && chunk.length === current.entrySize) current.digest = hash('sha256', chunk, 'buffer')
+      else (current.hash ??= createHash('sha256')).update(chunk)
       if (current.extract) this.#options.contentSink!.data(chunk)
       return
     }
@@ -191,7 +225,9 @@ class BundleScan {
     if (current?.kind === 'reserved' && current.parts) this.#reserved.set(current.path, current.parts)
     if (!current || current.kind !== 'content') return
     if (current.extract) this.#options.contentSink!.end()
-    this.#found.set(current.path, {size: current.size, sha256: current.hash!.digest()})
+    const digest = current.digest ?? current.hash?.digest() ?? EMPTY_SHA256
+    this.#found.set(current.path, this.#digests.push(digest))
+    this.#sizes.push(current.size)
     this.#foundBytes += current.size
   }
 
@@ -199,9 +235,13 @@ class BundleScan {
     return this.#unreadable ? `${name} was not read whole before the archive became unreadable` : `the bundle has no ${name}`
   }
 
+  /** The bytes of a reserved file, joined once and kept as one piece rather than as parts and a copy. */
   #reservedBytes(name: string): Uint8Array | undefined {
     const parts = this.#reserved.get(name)
-    return parts === undefined ? undefined : Buffer.concat(parts)
+    if (parts === undefined) return undefined
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+    this.#reserved.set(name, [bytes])
+    return bytes
   }
 
   /** Path conflicts only visible once every entry is known: aliases, and a file used as a directory. */
@@ -296,21 +336,23 @@ class BundleScan {
     const listed = new Set<string>()
     for (const expected of manifest.files) {
       listed.add(expected.path)
-      const actual = this.#found.get(expected.path)
-      if (actual === undefined) {
+      const index = this.#found.get(expected.path)
+      if (index === undefined) {
         files.missingCount += 1
         if (files.missing.length < limit) files.missing.push(expected.path)
         continue
       }
 
-      const actualSha256 = actual.sha256.toString('hex')
-      if (actual.size !== expected.size || actualSha256 !== expected.sha256) {
+      const actualSize = this.#sizes[index]!
+      const digest = this.#digests.get(index)
+      const actualSha256 = Buffer.from(digest.buffer, digest.byteOffset, 32).toString('hex')
+      if (actualSize !== expected.size || actualSha256 !== expected.sha256) {
         files.alteredCount += 1
-        const altered: AlteredFile = {path: expected.path, expectedSize: expected.size, actualSize: actual.size, expectedSha256: expected.sha256, actualSha256}
+        const altered: AlteredFile = {path: expected.path, expectedSize: expected.size, actualSize, expectedSha256: expected.sha256, actualSha256}
         if (files.altered.length < limit) files.altered.push(altered)
       }
 
-      builder.addLeaf(leafInputOf(expected.path, actual.sha256))
+      builder.addLeaf(leafInputOf(expected.path, digest))
     }
 
     for (const path of this.#found.keys()) {
