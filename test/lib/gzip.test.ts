@@ -513,9 +513,10 @@ describe.skipIf(!existsSync(GZIP) || !existsSync(TAR))('gunzipSingleMember', () 
       expect(stream.destroyed).toBe(true)
       if (!stream.closed) await once(stream, 'close')
       expect(stream.closed).toBe(true)
-      // 'close' is emitted inside the close(2) callback; its request is gone a turn later.
+      // 'close' is emitted inside the close(2) callback; its request is gone a turn later. (A request
+      // of an earlier test may still have been in flight at `before`, so this can only go down.)
       await new Promise((resolve) => setImmediate(resolve))
-      expect(fsRequests()).toBe(before)
+      expect(fsRequests()).toBeLessThanOrEqual(before)
     })
 
     it('a throw in the consumer destroys the file stream and comes out unchanged', async () => {
