@@ -299,7 +299,7 @@ class BundleScan {
     this.#checkMerkle(manifest, computedRoot, report, add)
 
     // statement and signatures
-    this.#checkStatementAndSignatures(manifest, manifestBytes, computedRoot, report, add)
+    this.#checkStatementAndSignatures(manifest, manifestBytes, report, add)
 
     report.ok = checks.every((check) => check.status === 'ok')
     return report
@@ -401,13 +401,7 @@ class BundleScan {
     add('merkle', 'ok', `root ${manifest.merkle.root} recomputed over ${manifest.files.length} files; matches manifest.json and root.merkle`)
   }
 
-  #checkStatementAndSignatures(
-    manifest: Manifest | undefined,
-    manifestBytes: Uint8Array | undefined,
-    computedRoot: Uint8Array | undefined,
-    report: VerifyReport,
-    add: AddCheck,
-  ): void {
+  #checkStatementAndSignatures(manifest: Manifest | undefined, manifestBytes: Uint8Array | undefined, report: VerifyReport, add: AddCheck): void {
     const envelopeBytes = this.#reservedBytes(ENVELOPE_NAME)
     if (envelopeBytes === undefined) {
       add('statement', 'failed', this.#notFound(ENVELOPE_NAME), 'ENVELOPE_MISSING')

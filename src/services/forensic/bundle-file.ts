@@ -30,6 +30,14 @@ export function openBundle(path: string): BundleSource {
   return {stream: createReadStream(path, {highWaterMark: 1 << 20}), size, name: path}
 }
 
+/** A bundle whose archive could not be read by a command that does not verify (show, prove). */
+export function bundleUnreadable(path: string, error: unknown): InputError {
+  return new InputError('BUNDLE_UNREADABLE', `cannot read the bundle ${path}: ${(error as Error).message}`, {
+    remedy: 'Run `stella forensic verify` on it for a full report of what is wrong.',
+    cause: error,
+  })
+}
+
 export async function readTrustedKeys(paths: readonly string[]): Promise<Ed25519PublicKey[]> {
   if (paths.length === 0) {
     throw new UsageError('NO_TRUSTED_KEY', 'no trusted public key was given', {

@@ -12,7 +12,7 @@ import {toHex} from '../../lib/encoding.js'
 import {InputError, NegativeResultError, UsageError} from '../../lib/errors.js'
 import {fsErrorReason} from '../../lib/fs/reason.js'
 import {hashLeaf, inclusionProof, merkleRoot, rootFromInclusionProof} from '../../lib/merkle/index.js'
-import {openBundle} from './bundle-file.js'
+import {bundleUnreadable, openBundle} from './bundle-file.js'
 import {verifyBundleFile} from './verify.js'
 
 export interface InclusionProofJson {
@@ -47,10 +47,7 @@ export async function proveFile(bundle: string, path: string): Promise<Inclusion
     for await (const chunk of gunzipSingleMember(source.stream)) parser.write(chunk)
     parser.end()
   } catch (error) {
-    throw new InputError('BUNDLE_UNREADABLE', `cannot read the bundle ${bundle}: ${(error as Error).message}`, {
-      remedy: 'Run `stella forensic verify` on it for a full report of what is wrong.',
-      cause: error,
-    })
+    throw bundleUnreadable(bundle, error)
   }
 
   if (manifestParts.length === 0) throw new InputError('MANIFEST_MISSING', `${bundle} has no manifest.json`, {remedy: 'This is not an evidence bundle.'})

@@ -11,7 +11,7 @@ import {InputError, UsageError} from '../../lib/errors.js'
 import {writeStreamAtomic} from '../../lib/fs/atomic.js'
 import {fsErrorReason} from '../../lib/fs/reason.js'
 import {readPrivateKeyFile} from '../../lib/keys/index.js'
-import {openBundle} from './bundle-file.js'
+import {bundleUnreadable, openBundle} from './bundle-file.js'
 
 export interface CreateSnapshotInput {
   from: string[]
@@ -133,7 +133,7 @@ export async function showSnapshot(path: string): Promise<SnapshotShow> {
     }
   } catch (error) {
     // Past the manifest, damage is for `verify` to report; show prints what it could read.
-    if (!found.has(MANIFEST_NAME)) throw unreadable(path, error)
+    if (!found.has(MANIFEST_NAME)) throw bundleUnreadable(path, error)
   }
 
   if (!found.has(MANIFEST_NAME)) throw new InputError('MANIFEST_MISSING', `${path} has no manifest.json`, {remedy: 'This is not an evidence bundle; `stella forensic verify` says what is wrong with it.'})
@@ -155,11 +155,4 @@ export async function showSnapshot(path: string): Promise<SnapshotShow> {
     signatures: envelope?.signatures.map((signature) => (signature.keyid ? {keyid: signature.keyid} : {})) ?? [],
     ...(envelope ? {payloadType: envelope.payloadType} : {}),
   }
-}
-
-function unreadable(path: string, error: unknown): InputError {
-  return new InputError('BUNDLE_UNREADABLE', `cannot read the bundle ${path}: ${(error as Error).message}`, {
-    remedy: 'Run `stella forensic verify` on it for a full report of what is wrong.',
-    cause: error,
-  })
 }
