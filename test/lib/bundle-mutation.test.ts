@@ -32,6 +32,7 @@ import {type Ed25519PublicKey, readPrivateKeyFile, readPublicKeyFile} from '../.
 import {TEST_KEY, TEST_PUBLIC_KEY, buildBundle, sampleFiles} from '../helpers/bundle-fixtures.js'
 import {projectRoot, runCli, scratchDir} from '../helpers/cli.js'
 import * as craft from '../helpers/tar-craft.js'
+import {seededRandom} from '../helpers/random.js'
 
 // ---------------------------------------------------------------------------------------
 // Configuration
@@ -66,16 +67,6 @@ const replay = (index: number): string => `replay: STELLA_FUZZ_SEED=${SEED} STEL
 // A small seeded PRNG (mulberry32), one independent stream per case
 // ---------------------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** murmur3's finaliser over (seed, case, stream): well-spread, independent per-case seeds. */
 function caseSeed(seed: number, index: number, stream: number): number {
@@ -88,7 +79,7 @@ function caseSeed(seed: number, index: number, stream: number): number {
 class Rng {
   readonly #next: () => number
   constructor(seed: number) {
-    this.#next = mulberry32(seed)
+    this.#next = seededRandom(seed)
   }
 
   float(): number {

@@ -21,6 +21,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../src/lib/merkle/index.js'
+import {seededRandom} from '../helpers/random.js'
 
 // ---------------------------------------------------------------------------------------------
 // Fixture (transparency-dev/merkle vectors, see test/fixtures/vectors/README in /work/shared)
@@ -161,17 +162,6 @@ function naiveConsistencyShape(m: number, n: number, b = true): string {
   return m <= k ? naiveConsistencyShape(m, k, b) + 'R' : naiveConsistencyShape(m - k, n - k, false) + 'L'
 }
 
-/** mulberry32: a seeded generator, so a failing property run can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
   const copy = bytes.slice()

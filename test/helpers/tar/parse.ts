@@ -2,6 +2,7 @@
 import {createHash} from 'node:crypto'
 
 import {type TarEntry, TarFormatError, TarParser, type TarParserLimits} from '../../../src/lib/bundle/tar.js'
+import {seededRandom} from '../random.js'
 
 export interface ParsedTar {
   entries: TarEntry[]
@@ -52,17 +53,6 @@ export function parseTar(bytes: Uint8Array, limits?: TarParserLimits): ParsedTar
   return parseChunks([bytes], limits)
 }
 
-/** Deterministic PRNG (mulberry32), so a failing chunking can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export function randomBytes(length: number, seed: number): Buffer {
   const random = seededRandom(seed)
@@ -122,3 +112,5 @@ export function parseErrorByteByByte(bytes: Uint8Array, limits?: TarParserLimits
 export function digests(buffers: readonly Uint8Array[]): string[] {
   return buffers.map((buffer) => createHash('sha256').update(buffer).digest('hex'))
 }
+
+export {seededRandom}
