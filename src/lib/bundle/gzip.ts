@@ -328,6 +328,9 @@ class MemberDecoder {
   take(): Uint8Array | undefined {
     const chunk = this.#queue.shift()
     if (chunk === undefined) return undefined
+    // Summed here, not as inflate hands the chunk over: that runs before inflate is given its
+    // next piece of work, so the threadpool would sit idle while the main thread sums.
+    this.#crc = crc32(chunk, this.#crc)
     this.#queued -= chunk.length
     if (this.#queued < READ_AHEAD && this.#inflate.isPaused()) this.#inflate.resume()
     return chunk
@@ -403,7 +406,6 @@ class MemberDecoder {
 
   #output(chunk: Buffer): void {
     if (this.#aborted) return
-    this.#crc = crc32(chunk, this.#crc)
     this.#size += chunk.length
     this.#queue.push(chunk)
     this.#queued += chunk.length
