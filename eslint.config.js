@@ -29,7 +29,7 @@ const libBoundary = {
 }
 
 export default tseslint.config(
-  {ignores: ['dist/', 'node_modules/', 'coverage/', 'oclif.manifest.json']},
+  {ignores: ['dist/', 'dist.build-*/', 'dist.old-*/', 'node_modules/', 'coverage/', 'oclif.manifest.json']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

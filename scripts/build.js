@@ -3,14 +3,16 @@
 // ~470) costs more than the commands themselves; a few bundled chunks start about a third faster.
 // Packages that only a live dashboard needs stay outside, loaded from node_modules on demand.
 import {build} from 'esbuild'
-import {readdirSync, rmSync} from 'node:fs'
+import {readdirSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 const LOADED_ON_DEMAND = ['ink', 'ink-*', 'react', 'react/*', 'react-dom', '@inkjs/*', 'yoga-layout', 'yoga-layout/*']
 // oclif's development mode can reach for these; the published CLI never transpiles.
 const DEVELOPMENT_ONLY = ['typescript', 'ts-node', 'tsx', 'tsx/*']
 
-for (const path of ['dist', 'oclif.manifest.json']) rmSync(path, {recursive: true, force: true})
+// Built beside dist/ and swapped in at the end, so a CLI started during a build finds a whole dist/.
+const staging = `dist.build-${process.pid}`
+rmSync(staging, {recursive: true, force: true})
 
 const commands = readdirSync('src/commands', {recursive: true, encoding: 'utf8'})
   .filter((file) => file.endsWith('.ts'))
@@ -18,7 +20,7 @@ const commands = readdirSync('src/commands', {recursive: true, encoding: 'utf8'}
 
 await build({
   entryPoints: ['src/run.ts', ...commands],
-  outdir: 'dist',
+  outdir: staging,
   outbase: 'src',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
@@ -31,3 +33,13 @@ await build({
   banner: {js: "import {createRequire as __stellaCreateRequire} from 'node:module'; const require = __stellaCreateRequire(import.meta.url);"},
   logLevel: 'warning',
 })
+
+const retired = `dist.old-${process.pid}`
+try {
+  renameSync('dist', retired)
+} catch (error) {
+  if (error.code !== 'ENOENT') throw error
+}
+
+renameSync(staging, 'dist')
+rmSync(retired, {recursive: true, force: true})
