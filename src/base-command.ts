@@ -9,6 +9,7 @@ import {type ResolvedContext, resolveContext, resolveTenant} from './lib/config/
 import {runInterruptCleanups} from './lib/cleanup.js'
 import {ExitCode, type ExitCodeValue, StellaError, UsageError, isStellaError} from './lib/errors.js'
 import {bold, dim, red, setColorEnabled, shouldUseColor, yellow} from './ui/style.js'
+import type {ApiClient} from './lib/api/client.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof StellaCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -81,6 +82,49 @@ export abstract class StellaCommand<T extends typeof Command> extends Command {
     return resolved
   }
 
+  /**
+   * The API client for this invocation, from the remote context and the remote flags. Loaded on
+   * demand so that local commands never load the HTTP stack.
+   */
+  protected async apiClient(): Promise<ApiClient> {
+    if (this.#apiClient) return this.#apiClient
+    const context = this.remoteContext()
+    if (!context.server) {
+      throw new UsageError('MISSING_SERVER', 'no server to talk to', {
+        remedy: 'Pass --server URL, set STELLA_SERVER, or `stella config set server URL`.',
+      })
+    }
+
+    if (!context.tenant) {
+      throw new UsageError('MISSING_TENANT', `no tenant for ${context.server}`, {
+        remedy: 'Pass --tenant ID, set STELLA_TENANT, or `stella config set tenant ID`.',
+      })
+    }
+
+    const flags = this.flags as Record<string, unknown>
+    const {ApiClient, INSECURE_WARNING} = await import('./lib/api/client.js')
+    if (flags.insecure === true) this.warning(INSECURE_WARNING)
+    const caFile = (flags['ca-cert'] as string | undefined) ?? context.caFile
+    this.#apiClient = new ApiClient({
+      server: context.server,
+      tenant: context.tenant,
+      ...(context.token === undefined ? {} : {token: context.token}),
+      ...(caFile === undefined ? {} : {caFile}),
+      ...(typeof flags['client-cert'] === 'string' ? {clientCert: flags['client-cert']} : {}),
+      ...(typeof flags['client-key'] === 'string' ? {clientKey: flags['client-key']} : {}),
+      insecure: flags.insecure === true,
+      sealed: context.sealed,
+      ...(typeof flags.retries === 'number' ? {retries: flags.retries} : {}),
+      ...(typeof flags.timeout === 'number' ? {timeoutMs: flags.timeout} : {}),
+      version: this.config.version,
+      verbose: Boolean(this.flags.verbose),
+      log: (line) => process.stderr.write(`${dim(line)}\n`),
+    })
+    return this.#apiClient
+  }
+
+  #apiClient: ApiClient | undefined
+
   /** The tenant from --tenant, STELLA_TENANT or the context, for local commands that only record it. */
   protected tenant(): string | undefined {
     return resolveTenant(this.flags, process.env, loadConfig(configPath()))
@@ -117,6 +161,7 @@ export abstract class StellaCommand<T extends typeof Command> extends Command {
 
   protected override async finally(error: Error | undefined): Promise<void> {
     if (!error && this.status !== ExitCode.Ok) process.exitCode = this.status
+    await this.#apiClient?.close()
     await super.finally(error)
   }
 

@@ -81,6 +81,21 @@ export async function writeStreamAtomic<T>(target: string, options: AtomicWriteO
   }
 }
 
+/** Refuses an existing `target` unless `overwrite`: checked before long work, so it fails fast. */
+export function assertWritableTarget(target: string, options: AtomicWriteOptions = {}): void {
+  if (!options.overwrite && existsSync(target)) throw outputExists(target)
+}
+
+/**
+ * Moves a complete file, written and checked elsewhere on the same filesystem, to `target`:
+ * for work that must finish (e.g. verify a download) between writing and publishing.
+ */
+export function moveIntoPlace(temp: string, target: string, options: AtomicWriteOptions = {}): void {
+  if (options.overwrite) renameSync(temp, target)
+  else moveIntoPlaceExclusive(temp, target)
+  fsyncDirectory(dirname(target))
+}
+
 function openTemp(temp: string, target: string, mode: number): number {
   try {
     // 'wx' with an explicit mode: the file is born with its final permissions, never world-readable for a moment.
