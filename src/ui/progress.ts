@@ -8,7 +8,8 @@ export interface ProgressState {
   bytes: number
   /** 0 when unknown (e.g. reading standard input). */
   totalBytes: number
-  files: number
+  /** Omitted where files mean nothing (a download). */
+  files?: number
   totalFiles?: number
 }
 
@@ -46,15 +47,15 @@ export function createProgress(label: string, options: {enabled: boolean; stream
 /** The text of the bar, e.g. `verifying [#########.......] 37%  380 MiB / 1.0 GiB  4,210 files  95 MiB/s`. */
 export function renderProgressLine(label: string, state: ProgressState, elapsedMs: number, columns: number): string {
   const rate = elapsedMs > 0 ? `${formatSize(Math.round((state.bytes / elapsedMs) * 1000))}/s` : ''
-  const files = `${state.files.toLocaleString('en-US')}${state.totalFiles ? `/${state.totalFiles.toLocaleString('en-US')}` : ''} files`
+  const files = state.files === undefined ? '' : `${state.files.toLocaleString('en-US')}${state.totalFiles ? `/${state.totalFiles.toLocaleString('en-US')}` : ''} files`
   let line: string
   if (state.totalBytes > 0) {
     const fraction = Math.min(1, state.bytes / state.totalBytes)
     const filled = Math.round(fraction * BAR_WIDTH)
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}]`
-    line = `${label} ${bar} ${Math.floor(fraction * 100)}%  ${formatSize(state.bytes)} / ${formatSize(state.totalBytes)}  ${files}  ${rate}`
+    line = [`${label} ${bar} ${Math.floor(fraction * 100)}%`, `${formatSize(state.bytes)} / ${formatSize(state.totalBytes)}`, files, rate].filter(Boolean).join('  ')
   } else {
-    line = `${label} ${formatSize(state.bytes)}  ${files}  ${rate}`
+    line = [`${label} ${formatSize(state.bytes)}`, files, rate].filter(Boolean).join('  ')
   }
 
   return line.length > columns - 1 ? line.slice(0, columns - 1) : line
