@@ -6,8 +6,9 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
+import {type ContractServer, TOKENS, startContractServer} from '../contract-server/index.js'
 import {projectRoot, runCli, scratchDir} from '../helpers/cli.js'
 
 const recorder = pathToFileURL(join(projectRoot, 'test', 'helpers', 'load-recorder', 'register.mjs')).href
@@ -15,9 +16,15 @@ const keyFixture = join(projectRoot, 'test', 'fixtures', 'keys', 'ed25519.pem')
 const example = (...parts: string[]) => join(projectRoot, 'examples', ...parts)
 const bundle = example('bundles', 'case-42.tgz')
 const publicKey = example('keys', 'platform.pub.pem')
+const attestedArtifact = join(projectRoot, 'test', 'fixtures', 'attest', 'app-1.2.3.bin')
+const attestKey = join(projectRoot, 'test', 'fixtures', 'keys', 'ed25519-pub.pem')
+const REMOTE = '$REMOTE'
 const UI_PACKAGE = /\/node_modules\/(ink|react|react-dom|react-reconciler|yoga-layout|@inkjs\/[^/]+)\//
 
-/** A real, successful invocation of every command. A new command must add one here. */
+/**
+ * A real, successful invocation of every command. A new command must add one here.
+ * The string '$REMOTE' in an argument list stands for --server, --tenant and --token of a contract server.
+ */
 const REAL_RUNS: Record<string, string[][]> = {
   'config:set': [['config', 'set', 'server', 'https://stella.example.com']],
   'config:get': [['config', 'get', 'server']],
@@ -26,12 +33,46 @@ const REAL_RUNS: Record<string, string[][]> = {
   'config:use-context': [['config', 'use-context', 'default']],
   'keys:generate': [['keys', 'generate', '--out', 'recorded']],
   'keys:show': [['keys', 'show', keyFixture], ['keys', 'show', keyFixture, '--json']],
-  'forensic:snapshot:create': [['forensic', 'snapshot', 'create', '--from', example('evidence', 'case-42'), '--key', example('keys', 'platform.pem'), '--case', 'c', '--kind', 'job', '--out', 'b.tgz']],
+  'forensic:snapshot:create': [
+    ['forensic', 'snapshot', 'create', '--from', example('evidence', 'case-42'), '--key', example('keys', 'platform.pem'), '--case', 'c', '--kind', 'job', '--out', 'b.tgz'],
+    ['forensic', 'snapshot', 'create', '--case', 'c', '--scope', 'job', '--id', 'job-1', '--key', join(projectRoot, 'test', 'contract-server', 'keys', 'server.pub.pem'), '--poll-interval', '10ms', REMOTE],
+  ],
+  'forensic:snapshot:list': [['forensic', 'snapshot', 'list', REMOTE]],
+  // The contract server seeds the same bundle ids every time: this is acme's evaluation eval-9.
+  'forensic:snapshot:get': [['forensic', 'snapshot', 'get', 'eb_01M7W3SPH09AZGAPP713K241SP', REMOTE], ['forensic', 'snapshot', 'get', bundle]],
+  'forensic:snapshot:download': [['forensic', 'snapshot', 'download', 'eb_01M7W3SPH09AZGAPP713K241SP', '--key', join(projectRoot, 'test', 'contract-server', 'keys', 'server.pub.pem'), '--out', 'd.tgz', REMOTE]],
+  'forensic:hold': [['forensic', 'hold', 'case-42', '--reason', 'litigation hold', REMOTE]],
   'forensic:snapshot:show': [['forensic', 'snapshot', 'show', bundle]],
   'forensic:verify': [['forensic', 'verify', bundle, '--key', publicKey], ['forensic', 'verify', bundle, '--key', publicKey, '--extract', 'out']],
   'forensic:prove': [['forensic', 'prove', bundle, 'README.txt', '--out', 'p.json']],
   'forensic:verify-proof': [['forensic', 'verify-proof', example('bundles', 'case-42.README.proof.json'), '--file', example('evidence', 'case-42', 'README.txt'), '--bundle', bundle, '--key', publicKey]],
+  // The artifact has its attestation beside it, which wins over the configured server.
+  'forensic:attest:show': [['forensic', 'attest', 'show', attestedArtifact, '--key', attestKey]],
+  'forensic:attest:verify': [['forensic', 'attest', 'verify', attestedArtifact, '--key', attestKey], ['forensic', 'attest', 'verify', attestedArtifact, '--key', attestKey, '--json']],
+  'telemetry:deploy': [['telemetry', 'deploy', '--profile', 'default', '--key', join(projectRoot, 'test', 'contract-server', 'keys', 'server.pub.pem'), REMOTE]],
+  'telemetry:profile:diff': [
+    ['telemetry', 'profile', 'diff', join(projectRoot, 'test', 'fixtures', 'collector', 'base.yaml'), join(projectRoot, 'test', 'fixtures', 'collector', 'reordered.yaml')],
+    ['telemetry', 'profile', 'diff', 'forensic', 'forensic', '--key', join(projectRoot, 'test', 'contract-server', 'keys', 'server.pub.pem'), REMOTE],
+  ],
+  'obs:health': [['obs', 'health', REMOTE]],
+  'obs:slo': [['obs', 'slo', REMOTE]],
+  'obs:logs': [['obs', 'logs', '--since', '24h', '--all', REMOTE]],
+  'obs:timeline:list': [['obs', 'timeline', 'list', '--all', REMOTE]],
+  // The contract server seeds the same event ids every time; this one links a trace and a bundle.
+  'obs:timeline:show': [['obs', 'timeline', 'show', 'evt_848107b5d0fabe97', REMOTE]],
+  'telemetry:status': [['telemetry', 'status', REMOTE], ['telemetry', 'status', REMOTE, '--json']],
+  'telemetry:incident:on': [['telemetry', 'incident', 'on', '--ttl', '2h', '--reason', 'INC-1234', REMOTE]],
+  'telemetry:incident:off': [['telemetry', 'incident', 'off', REMOTE]],
+  'telemetry:incident:status': [['telemetry', 'incident', 'status', REMOTE]],
 }
+
+let contract: ContractServer
+beforeAll(async () => {
+  contract = await startContractServer()
+})
+afterAll(() => contract.close())
+
+const expandRemote = (args: string[]) => args.flatMap((arg) => (arg === REMOTE ? ['--server', contract.url, '--tenant', 'acme', '--token', TOKENS.acmeAdmin] : [arg]))
 
 let home: {path: string; cleanup: () => void}
 beforeEach(() => {
@@ -65,7 +106,7 @@ describe('lazy UI', () => {
 
   it.each(commandIds)('%s loads neither Ink nor React, for --help or for real', async (id) => {
     await loadedModules(['config', 'set', 'server', 'https://stella.example.com'])
-    const runs = [[...id.split(':'), '--help'], ...(REAL_RUNS[id] ?? [])]
+    const runs = [[...id.split(':'), '--help'], ...(REAL_RUNS[id] ?? []).map(expandRemote)]
     for (const args of runs) {
       const ui = (await loadedModules(args)).filter((url) => UI_PACKAGE.test(url))
       expect(ui, args.join(' ')).toEqual([])
