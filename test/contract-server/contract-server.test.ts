@@ -107,6 +107,96 @@ function filesOf(bundle: Uint8Array): Map<string, Buffer> {
   return files
 }
 
+/**
+ * A protobuf wire reader that knows nothing of OTLP: a message is a list of (field number, wire
+ * type, value) with varints as bigints and the rest as raw bytes; callers navigate by field number.
+ */
+interface WireField {
+  field: number
+  wire: number
+  varint?: bigint
+  bytes?: Buffer
+}
+
+function wireFields(buffer: Buffer): WireField[] {
+  const fields: WireField[] = []
+  let at = 0
+  const varint = (): bigint => {
+    let value = 0n
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (at >= buffer.length) throw new Error('a varint runs past the end of the message')
+      const byte = buffer[at++]!
+      value |= BigInt(byte & 0x7f) << shift
+      if (byte < 0x80) return value
+    }
+
+    throw new Error('a varint is longer than 10 bytes')
+  }
+
+  const take = (length: number): Buffer => {
+    if (at + length > buffer.length) throw new Error('a field runs past the end of the message')
+    at += length
+    return buffer.subarray(at - length, at)
+  }
+
+  while (at < buffer.length) {
+    const key = varint()
+    const field = Number(key >> 3n)
+    const wire = Number(key & 7n)
+    if (wire === 0) fields.push({field, wire, varint: varint()})
+    else if (wire === 1) fields.push({field, wire, bytes: take(8)})
+    else if (wire === 2) fields.push({field, wire, bytes: take(Number(varint()))})
+    else if (wire === 5) fields.push({field, wire, bytes: take(4)})
+    else throw new Error(`unexpected wire type ${wire} for field ${field}`)
+  }
+
+  return fields
+}
+
+/** Every length-delimited value of a (repeated) field. */
+function wireAll(message: Buffer, field: number): Buffer[] {
+  return wireFields(message).filter((f) => f.field === field && f.wire === 2).map((f) => f.bytes!)
+}
+
+function wireOne(message: Buffer, field: number, wire: number): WireField {
+  const found = wireFields(message).filter((f) => f.field === field)
+  if (found.length !== 1 || found[0]!.wire !== wire) throw new Error(`expected field ${field} once with wire type ${wire}, found ${JSON.stringify(found.map((f) => f.wire))}`)
+  return found[0]!
+}
+
+const wireBytes = (message: Buffer, field: number) => wireOne(message, field, 2).bytes!
+const wireString = (message: Buffer, field: number) => wireBytes(message, field).toString('utf8')
+const wireFixed64 = (message: Buffer, field: number) => wireOne(message, field, 1).bytes!.readBigUInt64LE()
+
+/** AnyValue's scalar cases (string 1, bool 2, int64 3, double 4) in OTLP/JSON form. */
+function wireAnyValue(message: Buffer): unknown {
+  const [only, ...more] = wireFields(message)
+  if (!only || more.length > 0) throw new Error('an AnyValue holds exactly one value')
+  if (only.field === 1 && only.wire === 2) return {stringValue: only.bytes!.toString('utf8')}
+  if (only.field === 2 && only.wire === 0) return {boolValue: only.varint !== 0n}
+  if (only.field === 3 && only.wire === 0) return {intValue: BigInt.asIntN(64, only.varint!).toString()}
+  if (only.field === 4 && only.wire === 1) return {doubleValue: only.bytes!.readDoubleLE()}
+  throw new Error(`unexpected AnyValue field ${only.field}`)
+}
+
+/** Repeated KeyValue (key 1, value 2) at a field, in OTLP/JSON form. */
+const wireAttributes = (message: Buffer, field: number) => wireAll(message, field).map((kv) => ({key: wireString(kv, 1), value: wireAnyValue(wireBytes(kv, 2))}))
+
+/** The collector file exporter's `proto` framing: 4-byte big-endian length, message, and so on to the exact end. */
+function lengthFramed(file: Buffer): Buffer[] {
+  const messages: Buffer[] = []
+  let at = 0
+  while (at < file.length) {
+    if (at + 4 > file.length) throw new Error(`a length prefix at ${at} runs past the end`)
+    const length = file.readUInt32BE(at)
+    if (at + 4 + length > file.length) throw new Error(`the message at ${at} runs past the end`)
+    messages.push(file.subarray(at + 4, at + 4 + length))
+    at += 4 + length
+  }
+
+  return messages
+}
+
 const acme = () => server.state.tenants.acme
 const globex = () => server.state.tenants.globex
 const firstBundle = () => acme().bundles[0]!
@@ -733,16 +823,53 @@ describe('telemetry', () => {
     const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'))
     const to = server.state.anchor.getTime()
     expect(manifest.window).toEqual({from: new Date(to - 24 * 3600_000).toISOString(), to: new Date(to).toISOString()})
-    expect(manifest.files.map((f: {path: string}) => f.path)).toEqual(['otlp/logs.jsonl', 'otlp/traces.jsonl'])
-    const logLines = files.get('otlp/logs.jsonl')!.toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as {resourceLogs: {scopeLogs: {logRecords: unknown[]}[]}[]})
-    const records = logLines.flatMap((l) => l.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords)))
-    const expected = acme().logs.filter((l) => {
-      const ms = Number(BigInt(l.timeUnixNano as string) / 1_000_000n)
-      return ms >= to - 24 * 3600_000 && ms < to
-    })
-    expect(records).toHaveLength(expected.length)
-    const traceLines = files.get('otlp/traces.jsonl')!.toString('utf8').trim().split('\n')
-    expect(traceLines).toHaveLength(acme().traces.length)
+    expect(manifest.files.map((f: {path: string}) => f.path)).toEqual(['otlp/logs.pb', 'otlp/traces.pb'])
+    const inWindow = (ms: number) => ms >= to - 24 * 3600_000 && ms < to
+    type JsonSpan = {traceId: string; spanId: string; name: string; startTimeUnixNano: string; attributes: unknown[]}
+
+    // traces.pb: one ExportTraceServiceRequest (resource_spans 1 > scope_spans 2 > spans 2) per trace.
+    const traceFile = files.get('otlp/traces.pb')!
+    const traceRequests = lengthFramed(traceFile)
+    expect(traceRequests.reduce((n, m) => n + 4 + m.length, 0)).toBe(traceFile.length)
+    const spans = traceRequests.flatMap((request) => wireAll(request, 1).flatMap((rs) => wireAll(rs, 2).flatMap((ss) => wireAll(ss, 2))))
+    const traces = acme().traces.filter((t) => inWindow(t.startedAt.getTime()))
+    expect(traceRequests).toHaveLength(traces.length)
+    const jsonSpans = traces.flatMap((t) => (t.resourceSpans as {scopeSpans: {spans: JsonSpan[]}[]}[]).flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)))
+    expect(spans).toHaveLength(jsonSpans.length)
+    const jsonSpan = jsonSpans[0]!
+    const span = spans[0]!
+    expect(wireBytes(span, 1)).toEqual(Buffer.from(jsonSpan.traceId, 'hex'))
+    expect(wireBytes(span, 1)).toHaveLength(16)
+    expect(wireBytes(span, 2)).toEqual(Buffer.from(jsonSpan.spanId, 'hex'))
+    expect(wireString(span, 5)).toBe(jsonSpan.name)
+    expect(wireFixed64(span, 7)).toBe(BigInt(jsonSpan.startTimeUnixNano))
+    expect(wireAttributes(span, 9)).toEqual(jsonSpan.attributes)
+    expect(wireAttributes(span, 9)[0]).toEqual({key: 'http.request.method', value: {stringValue: expect.any(String)}})
+
+    // logs.pb: ExportLogsServiceRequests (resource_logs 1 > scope_logs 2 > log_records 2) of at most 100 records.
+    const logFile = files.get('otlp/logs.pb')!
+    const logRequests = lengthFramed(logFile)
+    expect(logRequests.reduce((n, m) => n + 4 + m.length, 0)).toBe(logFile.length)
+    const records = logRequests.map((request) => wireAll(request, 1).flatMap((rl) => {
+      const service = wireAttributes(wireBytes(rl, 1), 1).find((a) => a.key === 'service.name')!.value
+      return wireAll(rl, 2).flatMap((sl) => wireAll(sl, 2).map((record) => ({service, scope: wireString(wireBytes(sl, 1), 1), record})))
+    }))
+    const expected = acme().logs.filter((l) => inWindow(Number(BigInt(l.timeUnixNano as string) / 1_000_000n)))
+    expect(records.flat()).toHaveLength(expected.length)
+    expect(records.map((batch) => batch.length)).toEqual(Array.from({length: Math.ceil(expected.length / 100)}, (_, i) => Math.min(100, expected.length - i * 100)))
+    const jsonRecord = expected.find((l) => l.traceId !== undefined)!
+    const decoded = records.flat().filter((r) => wireFixed64(r.record, 1) === BigInt(jsonRecord.timeUnixNano as string))
+    expect(decoded).toHaveLength(1)
+    const {service, scope, record} = decoded[0]!
+    const resource = jsonRecord.resource as {attributes: {key: string; value: unknown}[]}
+    expect(service).toEqual(resource.attributes.find((a) => a.key === 'service.name')!.value)
+    expect(scope).toBe((jsonRecord.scope as {name: string}).name)
+    expect(wireBytes(record, 9)).toEqual(Buffer.from(jsonRecord.traceId as string, 'hex'))
+    expect(wireBytes(record, 10)).toEqual(Buffer.from(jsonRecord.spanId as string, 'hex'))
+    expect(wireAnyValue(wireBytes(record, 5))).toEqual(jsonRecord.body)
+    expect(wireFixed64(record, 11)).toBe(BigInt(jsonRecord.observedTimeUnixNano as string))
+    expect(wireAttributes(record, 6)).toEqual(jsonRecord.attributes)
+    expect(wireAttributes(record, 6)).toEqual([{key: 'span.name', value: {stringValue: expect.any(String)}}])
   })
 
   it('with exportContentLength, an export has a length and resumes by Range to the same bytes', async () => {

@@ -38,3 +38,27 @@ export const STATUS_CODE = {unset: 0, ok: 1, error: 2} as const
 /** OTLP severity numbers of the first number of each range. */
 export const SEVERITY = {TRACE: 1, DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17, FATAL: 21} as const
 export type SeverityText = keyof typeof SEVERITY
+
+/**
+ * The inverse of the flattening of `/obs/logs` items (an OTLP/JSON LogRecord with its `resource`
+ * and `scope` beside it): OTLP/JSON ResourceLogs, one per distinct resource in order of first
+ * appearance, each with one ScopeLogs per distinct scope; records keep their order.
+ */
+export function resourceLogsOf(items: readonly Record<string, unknown>[]): {resource?: unknown; scopeLogs: {scope?: unknown; logRecords: Record<string, unknown>[]}[]}[] {
+  const byResource = new Map<string, {resource: unknown; scopes: Map<string, {scope: unknown; logRecords: Record<string, unknown>[]}>}>()
+  for (const item of items) {
+    const {resource, scope, ...record} = item
+    const resourceKey = JSON.stringify(resource) ?? ''
+    let group = byResource.get(resourceKey)
+    if (!group) byResource.set(resourceKey, (group = {resource, scopes: new Map()}))
+    const scopeKey = JSON.stringify(scope) ?? ''
+    let scoped = group.scopes.get(scopeKey)
+    if (!scoped) group.scopes.set(scopeKey, (scoped = {scope, logRecords: []}))
+    scoped.logRecords.push(record)
+  }
+
+  return [...byResource.values()].map((g) => ({
+    ...(g.resource === undefined ? {} : {resource: g.resource}),
+    scopeLogs: [...g.scopes.values()].map((s) => ({...(s.scope === undefined ? {} : {scope: s.scope}), logRecords: s.logRecords})),
+  }))
+}

@@ -4,7 +4,8 @@ import {signEnvelope} from '../../src/lib/dsse/index.js'
 import type {Ed25519PrivateKey} from '../../src/lib/keys/index.js'
 import type {TenantId} from './auth.js'
 import {type BuiltBundle, type EvidenceFile, buildBundle, bundleTime} from './evidence.js'
-import {compareUnixNano, msOfUnixNano} from './otlp-json.js'
+import {compareUnixNano, msOfUnixNano, resourceLogsOf} from './otlp-json.js'
+import {encodeLogsRequest, encodeTraceRequest, lengthPrefixed} from './otlp-proto.js'
 import {badRequest} from './problems.js'
 import type {StoredTrace, TenantState} from './state.js'
 
@@ -209,28 +210,25 @@ export function exportWindow(window: string, query: Record<string, string>, anch
   return {from: new Date(anchor.getTime() - ms), to: anchor}
 }
 
-/** OTLP JSON lines, one Export*ServiceRequest per line: one per trace, and logs in batches per service. */
+/** Log records per ExportLogsServiceRequest in otlp/logs.pb. */
+const LOG_BATCH = 100
+
+/**
+ * The collector file exporter's `proto` format: length-prefixed OTLP protobuf messages.
+ * otlp/traces.pb has one ExportTraceServiceRequest per trace; otlp/logs.pb one
+ * ExportLogsServiceRequest per 100 records in time order, grouped by resource and scope.
+ * An empty file is left out.
+ */
 function otlpFiles(traces: StoredTrace[], logs: LogItem[]): EvidenceFile[] {
   const files: EvidenceFile[] = []
   if (logs.length > 0) {
-    const lines: string[] = []
-    for (let start = 0; start < logs.length; start += 100) {
-      const byService = new Map<string, {resource: unknown; scope: unknown; logRecords: unknown[]}>()
-      for (const item of logs.slice(start, start + 100)) {
-        const {resource, scope, ...record} = item
-        const key = JSON.stringify(resource)
-        if (!byService.has(key)) byService.set(key, {resource, scope, logRecords: []})
-        byService.get(key)!.logRecords.push(record)
-      }
-
-      lines.push(JSON.stringify({resourceLogs: [...byService.values()].map((g) => ({resource: g.resource, scopeLogs: [{scope: g.scope, logRecords: g.logRecords}]}))}))
-    }
-
-    files.push({path: 'otlp/logs.jsonl', bytes: Buffer.from(`${lines.join('\n')}\n`)})
+    const batches: Buffer[] = []
+    for (let start = 0; start < logs.length; start += LOG_BATCH) batches.push(encodeLogsRequest(resourceLogsOf(logs.slice(start, start + LOG_BATCH))))
+    files.push({path: 'otlp/logs.pb', bytes: lengthPrefixed(batches)})
   }
 
   if (traces.length > 0) {
-    files.push({path: 'otlp/traces.jsonl', bytes: Buffer.from(`${traces.map((t) => JSON.stringify({resourceSpans: t.resourceSpans})).join('\n')}\n`)})
+    files.push({path: 'otlp/traces.pb', bytes: lengthPrefixed(traces.map((t) => encodeTraceRequest(t.resourceSpans)))})
   }
 
   return files
