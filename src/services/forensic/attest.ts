@@ -221,3 +221,21 @@ export function configuredServer(flags: ContextFlags): {server?: string; label: 
   const context = resolveContext(flags, process.env, loadConfig(configPath()))
   return {...(context.server === undefined ? {} : {server: context.server}), label: `${context.server ?? 'the server'} (tenant ${context.tenant ?? 'not set'})`}
 }
+
+/**
+ * The source both attest commands read from: chooseLookup's answer, with the context resolved at
+ * most once and only when the choice needs it.
+ */
+export async function attestationSourceFor(input: {
+  artifact: string
+  attestationFiles: readonly string[]
+  prefer: LookupPreference
+  flags: ContextFlags
+  api: () => Promise<AttestationApi>
+}): Promise<AttestationSource> {
+  let server: ReturnType<typeof configuredServer> | undefined
+  const configured = (): ReturnType<typeof configuredServer> => (server ??= configuredServer(input.flags))
+  const lookup = await chooseLookup({...input, serverConfigured: () => configured().server !== undefined})
+  if (lookup === 'server') return remoteAttestationSource(await input.api(), configured().label)
+  return localAttestationSource(input.attestationFiles, {noServerNote: lookup === 'none'})
+}

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {StellaCommand} from '../../../base-command.js'
 import {remoteFlags} from '../../../flags.js'
-import {type AttestResult, attestArtifact, chooseLookup, configuredServer, localAttestationSource, remoteAttestationSource} from '../../../services/forensic/attest.js'
+import {type AttestResult, attestArtifact, attestationSourceFor} from '../../../services/forensic/attest.js'
 import {renderAttestShow} from '../../../ui/attest.js'
 
 export default class ForensicAttestShow extends StellaCommand<typeof ForensicAttestShow> {
@@ -35,13 +35,13 @@ Exit 0 when the attestations could be read and shown, even when a check failed (
 
   async run(): Promise<AttestResult> {
     const files = this.flags.attestation ?? []
-    const lookup = await chooseLookup({
+    const source = await attestationSourceFor({
       artifact: this.args.artifact,
       attestationFiles: files,
       prefer: this.flags.local ? 'local' : this.flags.remote ? 'remote' : 'auto',
-      serverConfigured: () => configuredServer(this.flags).server !== undefined,
+      flags: this.flags,
+      api: () => this.apiClient(),
     })
-    const source = lookup === 'server' ? remoteAttestationSource(await this.apiClient(), configuredServer(this.flags).label) : localAttestationSource(files, {noServerNote: lookup === 'none'})
     const result = await attestArtifact({artifact: this.args.artifact, source, keyPaths: this.flags.key ?? [], threshold: this.flags.threshold})
     this.out(renderAttestShow(result))
     return result
