@@ -22,6 +22,7 @@ import {
   ROOT,
   TEST_PUBLIC_KEY,
   buildBundle,
+  compareUtf8Bytes,
   craftedMembers,
   generateKeyFiles,
   merkleRoot,
@@ -121,6 +122,45 @@ describe('verifyBundle: valid bundles from an independent builder', () => {
     const report = await verifyFile(bundle.path)
     expectChecks(report, {})
     expect(report.merkle.computedRoot).toBe(bundle.root)
+  })
+
+  it('reports many files the same whatever the member order: missing and altered in manifest order, extras in archive order', async () => {
+    // 600 paths fill the ledger's hash table enough to probe; non-ASCII names check it hashes UTF-8.
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 600; i++) files[`svc-${i % 7}/part-${String(i).padStart(4, '0')}${i % 50 === 0 ? '-é' : ''}.json`] = `record ${i}\n`
+    const paths = Object.keys(files).sort(compareUtf8Bytes)
+    const altered = [paths[5]!, paths[300]!, paths[599]!]
+    const missing = [paths[0]!, paths[450]!]
+    const spec: Partial<BundleSpec> = {
+      files,
+      archiveContent: Object.fromEntries(altered.map((path) => [path, 'changed\n'])),
+      extraFiles: {'zz/extra-1.txt': 'x', 'aa/extra-2.txt': 'y'},
+      omit: missing,
+    }
+    // A fixed shuffle: every 7th member from each start, so neither manifest order nor its reverse.
+    const shuffle = (names: string[]) => [0, 1, 2, 3, 4, 5, 6].flatMap((start) => names.filter((_, i) => i % 7 === start))
+    const inOrder = await verifyFile(build(spec).path)
+    const shuffled = await verifyFile(build({...spec, order: shuffle}).path)
+    const manifestLast = await verifyFile(build({...spec, order: (names) => [...names.filter((n) => !isReserved(n)).reverse(), ROOT, ENVELOPE, MANIFEST]}).path)
+
+    expect(inOrder.files.missing).toEqual(missing)
+    expect(inOrder.files.altered.map((file) => file.path)).toEqual(altered)
+    const original = files[altered[1]!]!
+    expect(inOrder.files.altered[1]).toEqual({path: altered[1], expectedSize: original.length, actualSize: 8, expectedSha256: sha256Hex(original), actualSha256: sha256Hex('changed\n')})
+    expect(inOrder.files).toMatchObject({listed: 600, found: 600, missingCount: 2, alteredCount: 3, extra: ['zz/extra-1.txt', 'aa/extra-2.txt'], extraCount: 2})
+    for (const report of [shuffled, manifestLast]) {
+      expect({...report.files, extra: [...report.files.extra].sort()}).toEqual({...inOrder.files, extra: [...inOrder.files.extra].sort()})
+      expect(report.checks).toEqual(inOrder.checks)
+    }
+  })
+
+  it('recomputes the root over 600 files whatever the member order', async () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 600; i++) files[`dir-${i % 13}/f${i}`] = `${i}`
+    const reversed = build({files, order: (names) => [...names].reverse()})
+    const report = await verifyFile(reversed.path)
+    expectChecks(report, {})
+    expect(report.merkle.computedRoot).toBe(reversed.root)
   })
 
   it('gives the same report however the input is chunked', async () => {
