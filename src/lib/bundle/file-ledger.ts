@@ -28,6 +28,76 @@ export interface FileTally {
   alteredCount: number
 }
 
+/** The files a manifest lists, in typed arrays: path i is pathBytes[pathStart[i] .. pathStart[i + 1]]. */
+export interface CompactFileList {
+  count: number
+  pathBytes: Uint8Array
+  pathStart: Uint32Array
+  sizes: Float64Array
+  digests: Uint8Array
+}
+
+/** Collects a manifest's files one at a time into a CompactFileList (arrays grow by doubling). */
+export class FileListBuilder {
+  #count = 0
+  #pathBytes: Uint8Array = new Uint8Array(64 * 1024)
+  #pathEnd = 0
+  #pathStart = new Uint32Array(1024)
+  #sizes = new Float64Array(1024)
+  #digests: Uint8Array = new Uint8Array(1024 * 32)
+  #totalBytes = 0
+
+  /** `sha256` must already be checked to be 64 lowercase hex digits. */
+  add(path: string, size: number, sha256: string): void {
+    if (this.#count + 1 >= this.#pathStart.length) this.#growEntries()
+    const maxLength = path.length * 3
+    while (this.#pathEnd + maxLength > this.#pathBytes.length) this.#pathBytes = grown(this.#pathBytes, this.#pathBytes.length * 2)
+    this.#pathStart[this.#count] = this.#pathEnd
+    this.#pathEnd += Buffer.from(this.#pathBytes.buffer, this.#pathBytes.byteOffset, this.#pathBytes.length).write(path, this.#pathEnd, 'utf8')
+    this.#sizes[this.#count] = size
+    Buffer.from(this.#digests.buffer, this.#digests.byteOffset, this.#digests.length).write(sha256, this.#count * 32, 32, 'hex')
+    this.#totalBytes += size
+    this.#count += 1
+  }
+
+  get count(): number {
+    return this.#count
+  }
+
+  get totalBytes(): number {
+    return this.#totalBytes
+  }
+
+  finish(): CompactFileList {
+    const count = this.#count
+    this.#pathStart[count] = this.#pathEnd
+    return {
+      count,
+      pathBytes: this.#pathBytes.slice(0, this.#pathEnd),
+      pathStart: this.#pathStart.slice(0, count + 1),
+      sizes: this.#sizes.slice(0, count),
+      digests: this.#digests.slice(0, count * 32),
+    }
+  }
+
+  #growEntries(): void {
+    const entries = this.#pathStart.length * 2
+    const pathStart = new Uint32Array(entries)
+    pathStart.set(this.#pathStart)
+    this.#pathStart = pathStart
+    const sizes = new Float64Array(entries)
+    sizes.set(this.#sizes)
+    this.#sizes = sizes
+    this.#digests = grown(this.#digests, entries * 32)
+  }
+}
+
+function grown(bytes: Uint8Array, length: number): Uint8Array {
+  const copy = new Uint8Array(length)
+  copy.set(bytes)
+  return copy
+}
+
 export class FileLedger {
   readonly #count: number
   readonly #listLimit: number
@@ -45,33 +115,26 @@ export class FileLedger {
   #extraCount = 0
   readonly #merkle = new MerkleTreeBuilder()
 
-  constructor(files: readonly ManifestFile[], listLimit: number) {
-    const count = files.length
+  constructor(files: CompactFileList, listLimit: number) {
+    const count = files.count
     this.#count = count
     this.#listLimit = listLimit
-    const encoded = files.map((file) => Buffer.from(file.path, 'utf8'))
-    this.#pathBytes = new Uint8Array(encoded.reduce((sum, bytes) => sum + bytes.length, 0))
-    this.#pathStart = new Uint32Array(count + 1)
+    this.#pathBytes = files.pathBytes
+    this.#pathStart = files.pathStart
+    this.#expectedSizes = files.sizes
+    this.#expectedDigests = files.digests
     this.#slots = new Int32Array(tableSizeFor(count))
     this.#status = new Uint8Array(count)
-    this.#expectedSizes = new Float64Array(count)
-    this.#expectedDigests = new Uint8Array(count * 32)
     this.#sizes = new Float64Array(count)
     this.#digests = new Uint8Array(count * 32)
-    const digestView = Buffer.from(this.#expectedDigests.buffer)
-    let offset = 0
-    for (let index = 0; index < count; index++) {
-      const file = files[index]!
-      this.#pathBytes.set(encoded[index]!, offset)
-      this.#pathStart[index] = offset
-      offset += encoded[index]!.length
-      this.#expectedSizes[index] = file.size
-      // The manifest parser has checked each digest is 64 lowercase hex digits, and each path unique.
-      digestView.write(file.sha256, index * 32, 32, 'hex')
-    }
+    // The manifest parser has checked each path is unique.
+    for (let index = 0; index < count; index++) this.#slots[this.#slotOf(this.#pathBytes.subarray(this.#pathStart[index], this.#pathStart[index + 1]))] = index + 1
+  }
 
-    this.#pathStart[count] = offset
-    for (let index = 0; index < count; index++) this.#slots[this.#slotOf(encoded[index]!)] = index + 1
+  static of(files: readonly ManifestFile[], listLimit: number): FileLedger {
+    const list = new FileListBuilder()
+    for (const file of files) list.add(file.path, file.size, file.sha256)
+    return new FileLedger(list.finish(), listLimit)
   }
 
   get size(): number {

@@ -129,42 +129,51 @@ export function totalBytesOf(files: readonly ManifestFile[]): number {
 /** Parses and validates manifest.json bytes. Throws ManifestError naming the first problem. */
 export function parseManifest(bytes: Uint8Array): Manifest {
   const value = parseJsonObject(bytes, 'manifest.json', 'MANIFEST_NOT_JSON')
-  const schema = (code: ManifestErrorCode, what: string) => new ManifestError(code, `manifest.json: ${what}`)
-  const bad = (what: string) => schema('MANIFEST_SCHEMA', what)
+  checkManifestHead(value)
+  const files = (value.files as unknown[]).map((entry: unknown, index: number) => parseFileEntry(entry, index))
+  checkFileOrder(files)
+  checkManifestMerkle(value, files.length)
+  return {...value, files} as unknown as Manifest
+}
 
-  if (value.schema !== MANIFEST_SCHEMA) throw bad(`"schema" is ${JSON.stringify(value.schema)}, not "${MANIFEST_SCHEMA}"`)
+/** Everything before the file list, in the order parseManifest checks it: ends with "files is an array". */
+export function checkManifestHead(value: Record<string, unknown>): void {
+  if (value.schema !== MANIFEST_SCHEMA) throw badManifest(`"schema" is ${JSON.stringify(value.schema)}, not "${MANIFEST_SCHEMA}"`)
   for (const field of ['bundleId', 'tenant', 'caseId', 'createdAt'] as const) {
-    if (typeof value[field] !== 'string' || value[field] === '') throw bad(`"${field}" must be a non-empty string`)
+    if (typeof value[field] !== 'string' || value[field] === '') throw badManifest(`"${field}" must be a non-empty string`)
   }
 
-  if (!BUNDLE_KINDS.includes(value.kind as BundleKind)) throw bad(`"kind" must be one of ${BUNDLE_KINDS.join(', ')}`)
+  if (!BUNDLE_KINDS.includes(value.kind as BundleKind)) throw badManifest(`"kind" must be one of ${BUNDLE_KINDS.join(', ')}`)
   const subject = value.subject as Record<string, unknown> | undefined
   if (!isObject(subject) || typeof subject.type !== 'string' || typeof subject.id !== 'string') {
-    throw bad('"subject" must be an object with string "type" and "id"')
+    throw badManifest('"subject" must be an object with string "type" and "id"')
   }
 
   if (value.window !== undefined) {
     const window = value.window as Record<string, unknown>
     if (!isObject(window) || typeof window.from !== 'string' || typeof window.to !== 'string') {
-      throw bad('"window" must be an object with string "from" and "to"')
+      throw badManifest('"window" must be an object with string "from" and "to"')
     }
   }
 
-  if (!Array.isArray(value.files)) throw bad('"files" must be an array')
-  const files = value.files.map((entry: unknown, index: number) => parseFileEntry(entry, index))
-  checkFileOrder(files)
-
-  const merkle = value.merkle as Record<string, unknown> | undefined
-  if (!isObject(merkle)) throw bad('"merkle" must be an object')
-  if (merkle.algorithm !== MERKLE_ALGORITHM) throw bad(`"merkle.algorithm" must be "${MERKLE_ALGORITHM}"`)
-  if (merkle.leaf !== MERKLE_LEAF) throw bad(`"merkle.leaf" must be "${MERKLE_LEAF}"`)
-  if (merkle.size !== files.length) throw bad(`"merkle.size" is ${JSON.stringify(merkle.size)} but "files" lists ${files.length}`)
-  if (typeof merkle.root !== 'string' || !HEX64.test(merkle.root)) throw bad('"merkle.root" must be 64 lowercase hex digits')
-
-  return {...value, files} as unknown as Manifest
+  if (!Array.isArray(value.files)) throw badManifest('"files" must be an array')
 }
 
-function parseFileEntry(entry: unknown, index: number): ManifestFile {
+/** The merkle object, checked after the files: its size must be their count. */
+export function checkManifestMerkle(value: Record<string, unknown>, fileCount: number): void {
+  const merkle = value.merkle as Record<string, unknown> | undefined
+  if (!isObject(merkle)) throw badManifest('"merkle" must be an object')
+  if (merkle.algorithm !== MERKLE_ALGORITHM) throw badManifest(`"merkle.algorithm" must be "${MERKLE_ALGORITHM}"`)
+  if (merkle.leaf !== MERKLE_LEAF) throw badManifest(`"merkle.leaf" must be "${MERKLE_LEAF}"`)
+  if (merkle.size !== fileCount) throw badManifest(`"merkle.size" is ${JSON.stringify(merkle.size)} but "files" lists ${fileCount}`)
+  if (typeof merkle.root !== 'string' || !HEX64.test(merkle.root)) throw badManifest('"merkle.root" must be 64 lowercase hex digits')
+}
+
+function badManifest(what: string): ManifestError {
+  return new ManifestError('MANIFEST_SCHEMA', `manifest.json: ${what}`)
+}
+
+export function parseFileEntry(entry: unknown, index: number): ManifestFile {
   const where = `manifest.json: files[${index}]`
   if (!isObject(entry)) throw new ManifestError('MANIFEST_SCHEMA', `${where} is not an object`)
   const {path, size, sha256} = entry as Record<string, unknown>

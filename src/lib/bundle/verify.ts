@@ -11,6 +11,7 @@ import {isStellaError} from '../errors.js'
 import {toHex} from '../encoding.js'
 import {FileLedger} from './file-ledger.js'
 import {GzipFormatError, gunzipSingleMember} from './gzip.js'
+import {scanManifest} from './manifest-scan.js'
 import {
   ENVELOPE_NAME,
   MANIFEST_NAME,
@@ -227,18 +228,27 @@ class BundleScan {
   /** Parses manifest.json as soon as it is read, so the files after it are checked as they stream. */
   #acceptManifest(parts: Uint8Array[]): void {
     const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
-    let files: Manifest['files']
-    try {
-      const {files: listed, ...manifest} = parseManifest(bytes)
-      files = listed
-      this.#manifest = {manifest: {...manifest, fileCount: files.length, totalBytes: totalBytesOf(files)}, sha256: sha256Hex(bytes)}
-    } catch (error) {
-      if (!isStellaError(error)) throw error
-      this.#manifest = {error: {message: error.message, code: error.code}}
-      return
+    const sha256 = sha256Hex(bytes)
+    const scanned = scanManifest(bytes)
+    if (scanned) {
+      const files = scanned.files
+      this.#manifest = {manifest: {...scanned.head, fileCount: files.count, totalBytes: files.totalBytes}, sha256}
+      this.#ledger = new FileLedger(files.finish(), this.#listLimit)
+    } else {
+      let files: Manifest['files']
+      try {
+        const {files: listed, ...manifest} = parseManifest(bytes)
+        files = listed
+        this.#manifest = {manifest: {...manifest, fileCount: files.length, totalBytes: totalBytesOf(files)}, sha256}
+      } catch (error) {
+        if (!isStellaError(error)) throw error
+        this.#manifest = {error: {message: error.message, code: error.code}}
+        return
+      }
+
+      this.#ledger = FileLedger.of(files, this.#listLimit)
     }
 
-    this.#ledger = new FileLedger(files, this.#listLimit)
     for (const file of this.#early.splice(0)) {
       this.#ledger.record(file.path, file.pathBytes, file.size, file.digest)
       if (this.#lists(file.pathBytes)) this.#filePaths.delete(file.path)
