@@ -1,0 +1,176 @@
+import {create, fromBinary, toBinary, type DescMessage} from '@bufbuild/protobuf'
+import {describe, expect, it} from 'vitest'
+
+import {decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces} from '../../src/lib/otlp/index.js'
+import type {Signal} from '../../src/lib/otlp/types.js'
+import {flattenRequest, requestGroups, requestInit, requestSchemas, type ORequest} from '../helpers/otlp-oracle.js'
+import {OtlpRandom} from '../helpers/otlp-random.js'
+
+// A few hundred random requests per signal and mode; raise for a longer hunt.
+const CASES = Number(process.env.STELLA_OTLP_CASES ?? 300)
+const SIGNALS: Signal[] = ['traces', 'logs', 'metrics']
+const SEED_BASE: Record<Signal, number> = {traces: 1_000_000, logs: 2_000_000, metrics: 3_000_000}
+
+const decoders: Record<Signal, (bytes: Uint8Array) => unknown[]> = {traces: decodeTraces, logs: decodeLogs, metrics: decodeMetrics}
+const encoders = {
+  traces: encodeTraces,
+  logs: encodeLogs,
+  metrics: encodeMetrics,
+} as unknown as Record<Signal, (records: unknown[]) => Uint8Array>
+
+function oracleEncode<S extends Signal>(signal: S, groups: ORequest<S>): Uint8Array {
+  const schema: DescMessage = requestSchemas[signal]
+  return toBinary(schema, create(schema, requestInit(signal, groups)))
+}
+
+function oracleDecode(signal: Signal, bytes: Uint8Array): unknown[] {
+  return flattenRequest(signal, requestGroups(signal, fromBinary(requestSchemas[signal], bytes)))
+}
+
+/** The same bytes at an odd offset inside a larger Buffer, as a body sliced out of a stream arrives. */
+function embedded(bytes: Uint8Array): Buffer {
+  const backing = Buffer.alloc(bytes.length + 7, 0xee)
+  backing.set(bytes, 3)
+  return backing.subarray(3, 3 + bytes.length)
+}
+
+describe.each(SIGNALS)('%s in protobuf, against opentelemetry-proto', (signal) => {
+  it(`decodes ${CASES} canonical random requests field for field as the oracle does, and encodes them back to the oracle's bytes`, () => {
+    for (let i = 0; i < CASES; i++) {
+      const seed = SEED_BASE[signal] + i
+      const groups = new OtlpRandom(seed, {canonical: true}).request(signal)
+      const bytes = oracleEncode(signal, groups)
+      const records = decoders[signal](i % 2 === 0 ? bytes : embedded(bytes))
+      const expected = flattenRequest(signal, groups)
+      expect(records, `seed ${seed}`).toEqual(expected)
+      expect(oracleDecode(signal, bytes), `seed ${seed}`).toEqual(expected)
+      expect(Buffer.from(encoders[signal](records)).toString('hex'), `seed ${seed}`).toBe(Buffer.from(bytes).toString('hex'))
+    }
+  })
+
+  it(`takes ${CASES} requests with unknown fields (groups too), missing messages and empty groups as the oracle does, and re-encodes them canonically`, () => {
+    for (let i = 0; i < CASES; i++) {
+      const seed = SEED_BASE[signal] + 500_000 + i
+      const groups = new OtlpRandom(seed, {canonical: false}).request(signal)
+      const bytes = oracleEncode(signal, groups)
+      const records = decoders[signal](embedded(bytes))
+      expect(records, `seed ${seed}`).toEqual(oracleDecode(signal, bytes))
+
+      const ours = encoders[signal](records)
+      // The oracle reads back the same records, and writing what it read gives our bytes again:
+      // field order, packing and left-out defaults are all canonical.
+      expect(oracleDecode(signal, ours), `seed ${seed}`).toEqual(records)
+      const schema = requestSchemas[signal]
+      expect(Buffer.from(toBinary(schema, fromBinary(schema, ours))).toString('hex'), `seed ${seed}`).toBe(Buffer.from(ours).toString('hex'))
+      expect(decoders[signal](ours), `seed ${seed}`).toEqual(records)
+    }
+  })
+})
+
+describe('protobuf decoding details', () => {
+  it('shares one resource and one scope object between the records of a group', () => {
+    const groups = new OtlpRandom(7, {canonical: true}).request('traces', 4)
+    groups[0]!.scopes[0]!.records.push(new OtlpRandom(8, {canonical: true}).span())
+    const spans = decodeTraces(oracleEncode('traces', groups))
+    expect(spans[0]!.resource).toBe(spans[1]!.resource)
+    expect(spans[0]!.scope).toBe(spans[1]!.scope)
+    const lastGroup = spans.at(-1)!
+    expect(lastGroup.resource === spans[0]!.resource).toBe(groups.length === 1)
+  })
+
+  it('keeps records of different resources apart when encoding, even with equal contents, and keeps their order', () => {
+    const spans = decodeTraces(oracleEncode('traces', new OtlpRandom(11, {canonical: true}).request('traces')))
+    const resource = {attributes: [], droppedAttributesCount: 0, schemaUrl: ''}
+    const other = {attributes: [], droppedAttributesCount: 0, schemaUrl: ''}
+    const scope = {name: 's', version: '', attributes: [], droppedAttributesCount: 0, schemaUrl: ''}
+    const mixed = [spans[0]!, spans[0]!, spans[0]!].map((span, i) => ({...span, name: `n${i}`, resource: i === 1 ? other : resource, scope}))
+    const message = fromBinary(requestSchemas.traces, encodeTraces(mixed)) as unknown as {resourceSpans: {scopeSpans: {spans: {name: string}[]}[]}[]}
+    expect(message.resourceSpans.map((group) => group.scopeSpans.map((scoped) => scoped.spans.map((span) => span.name)))).toEqual([[['n0']], [['n1']], [['n2']]])
+    expect(decodeTraces(encodeTraces(mixed)).map((span) => span.name)).toEqual(['n0', 'n1', 'n2'])
+  })
+
+  it('merges a singular message field that occurs twice and lets the last scalar win, as protobuf says', () => {
+    // Span {name "a", status {message "m"}, status {code 2}, name "b"}: one status {code 2, message "m"}, name "b".
+    const span = [0x2a, 1, 0x61, 0x7a, 3, 0x12, 1, 0x6d, 0x7a, 2, 0x18, 2, 0x2a, 1, 0x62]
+    const bytes = request([...span])
+    const [decoded] = decodeTraces(bytes)
+    expect(decoded!.status).toEqual({code: 2, message: 'm'})
+    expect(decoded!.name).toBe('b')
+    expect(oracleDecode('traces', bytes)).toEqual(decodeTraces(bytes))
+  })
+
+  it('reads repeated scalars packed and unpacked alike', () => {
+    const schema = requestSchemas.metrics
+    const init = {resourceMetrics: [{scopeMetrics: [{metrics: [{name: 'h', data: {case: 'histogram', value: {dataPoints: [{bucketCounts: [1n, 2n], explicitBounds: [0.5]}]}}}]}]}]}
+    const packed = toBinary(schema, create(schema, init))
+    const [metric] = decodeMetrics(packed)
+    expect(metric!.data).toMatchObject({type: 'histogram', dataPoints: [{bucketCounts: [1n, 2n], explicitBounds: [0.5]}]})
+    // The same point with bucket_counts (6) and explicit_bounds (7) written one element per field.
+    const point = [0x31, ...le64(1n), 0x31, ...le64(2n), 0x39, ...le64Double(0.5)]
+    const histogram = [0x0a, point.length, ...point]
+    const metricBytes = [0x0a, 1, 0x68, 0x4a, histogram.length, ...histogram]
+    const unpacked = requestOf([0x12, metricBytes.length, ...metricBytes])
+    expect(decodeMetrics(unpacked)).toEqual(decodeMetrics(packed))
+    expect(oracleDecode('metrics', unpacked)).toEqual(decodeMetrics(unpacked))
+  })
+
+  it('copies bytes values out of the body instead of aliasing it', () => {
+    const schema = requestSchemas.logs
+    const body = Buffer.from(toBinary(schema, create(schema, {resourceLogs: [{scopeLogs: [{logRecords: [{body: {value: {case: 'bytesValue', value: new Uint8Array([1, 2, 3])}}}]}]}]})))
+    const [log] = decodeLogs(body)
+    body.fill(0)
+    expect(log!.body).toEqual({kind: 'bytes', value: new Uint8Array([1, 2, 3])})
+    expect(Buffer.isBuffer((log!.body as {value: Uint8Array}).value)).toBe(false)
+  })
+
+  it('decodes invalid UTF-8 in strings with replacement characters where the oracle refuses the message', () => {
+    // Deliberately lenient: the Collector does not check UTF-8 either, and one bad byte in a
+    // span name must not make a whole batch or file unreadable.
+    const bytes = request([0x2a, 4, 0x61, 0xff, 0xc3, 0x62])
+    expect(decodeTraces(bytes)[0]!.name).toBe('a\uFFFD\uFFFDb')
+    expect(() => oracleDecode('traces', bytes)).toThrow('The encoded data was not valid for encoding utf-8')
+  })
+
+  it('writes a large request with multi-byte lengths that the oracle reads back', () => {
+    const rnd = new OtlpRandom(99, {canonical: true})
+    const spans = decodeTraces(oracleEncode('traces', [{resource: {attributes: rnd.keyValues(), droppedAttributesCount: 0}, schemaUrl: '', scopes: [{schemaUrl: '', scope: {name: 'big', version: '', attributes: [], droppedAttributesCount: 0}, records: Array.from({length: 2000}, () => rnd.span())}]}]))
+    const ours = encodeTraces(spans)
+    expect(ours.length).toBeGreaterThan(300_000)
+    expect(oracleDecode('traces', ours)).toEqual(spans)
+  })
+})
+
+/** An ExportTraceServiceRequest holding one ResourceSpans with one ScopeSpans with one Span of these bytes. */
+function request(span: number[]): Uint8Array {
+  return requestOf([0x12, ...varint(span.length), ...span])
+}
+
+/** An export request around one scope group's body (any signal: they share their outer layers). */
+function requestOf(scopeGroup: number[]): Uint8Array {
+  const resourceGroup = [0x12, ...varint(scopeGroup.length), ...scopeGroup]
+  return new Uint8Array([0x0a, ...varint(resourceGroup.length), ...resourceGroup])
+}
+
+function varint(value: number): number[] {
+  const out: number[] = []
+  let v = value
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80)
+    v >>>= 7
+  }
+
+  out.push(v)
+  return out
+}
+
+function le64(value: bigint): number[] {
+  const b = Buffer.alloc(8)
+  b.writeBigUInt64LE(value)
+  return [...b]
+}
+
+function le64Double(value: number): number[] {
+  const b = Buffer.alloc(8)
+  b.writeDoubleLE(value)
+  return [...b]
+}
