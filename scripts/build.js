@@ -18,8 +18,11 @@ const commands = readdirSync('src/commands', {recursive: true, encoding: 'utf8'}
   .filter((file) => file.endsWith('.ts'))
   .map((file) => join('src/commands', file))
 
+// Libraries the benchmarks load from dist/ (bench/otlp-*.js).
+const BENCH_LIBRARIES = ['src/lib/otlp/index.ts', 'src/lib/otlp/files.ts', 'src/lib/otlp/receiver.ts']
+
 await build({
-  entryPoints: ['src/run.ts', ...commands],
+  entryPoints: ['src/run.ts', ...commands, ...BENCH_LIBRARIES],
   outdir: staging,
   outbase: 'src',
   chunkNames: 'chunks/[name]-[hash]',
