@@ -36,39 +36,45 @@ export class FileObsSource implements LogSource, TimelineSource {
     return {...found, links: (found as Partial<TimelineEventDetail>).links ?? {}}
   }
 
-  private async read<T>(valid: (value: unknown) => value is T, what: string): Promise<T[]> {
-    const records: T[] = []
-    let lineNumber = 0
-    let file: FileHandle | undefined
-    try {
-      // Opened first: a missing file is reported here, not lost inside readline.
-      file = await open(this.path)
-      const lines = createInterface({input: file.createReadStream(), crlfDelay: Number.POSITIVE_INFINITY})
-      for await (const line of lines) {
-        lineNumber += 1
-        if (line.trim() === '') continue
-        let value: unknown
-        try {
-          value = JSON.parse(line)
-        } catch (error) {
-          throw new InputError('FILE_MALFORMED', `${this.path}:${lineNumber} is not JSON: ${(error as Error).message}`, {remedy: 'The file must hold one JSON object per line (JSON lines).'})
-        }
-
-        if (!valid(value)) throw new InputError('FILE_MALFORMED', `${this.path}:${lineNumber} is not ${what}`, {remedy: 'Check that the file holds the kind of records this command reads.'})
-        records.push(value)
-      }
-    } catch (error) {
-      if (error instanceof InputError) throw error
-      throw new InputError('FILE_UNREADABLE', `cannot read ${this.path}: ${fsErrorReason(error)}`, {remedy: 'Check the path given to --from-file.', cause: error})
-    } finally {
-      await file?.close().catch(() => {})
-    }
-
-    return records
+  private read<T>(valid: (value: unknown) => value is T, what: string): Promise<T[]> {
+    return readJsonLines(this.path, valid, what)
   }
 }
 
-function limited<T>(load: () => Promise<T[]>, options: ReadOptions): RecordStream<T> {
+/** Every record of a JSON-lines file; a line that is not JSON or not `what` is an error naming FILE:LINE. */
+export async function readJsonLines<T>(path: string, valid: (value: unknown) => value is T, what: string): Promise<T[]> {
+  const records: T[] = []
+  let lineNumber = 0
+  let file: FileHandle | undefined
+  try {
+    // Opened first: a missing file is reported here, not lost inside readline.
+    file = await open(path)
+    const lines = createInterface({input: file.createReadStream(), crlfDelay: Number.POSITIVE_INFINITY})
+    for await (const line of lines) {
+      lineNumber += 1
+      if (line.trim() === '') continue
+      let value: unknown
+      try {
+        value = JSON.parse(line)
+      } catch (error) {
+        throw new InputError('FILE_MALFORMED', `${path}:${lineNumber} is not JSON: ${(error as Error).message}`, {remedy: 'The file must hold one JSON object per line (JSON lines).'})
+      }
+
+      if (!valid(value)) throw new InputError('FILE_MALFORMED', `${path}:${lineNumber} is not ${what}`, {remedy: 'Check that the file holds the kind of records this command reads.'})
+      records.push(value)
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw error
+    throw new InputError('FILE_UNREADABLE', `cannot read ${path}: ${fsErrorReason(error)}`, {remedy: 'Check the path given to --from-file.', cause: error})
+  } finally {
+    await file?.close().catch(() => {})
+  }
+
+  return records
+}
+
+/** The first `limit` of what `load` finds (all with `all`), saying whether more matched. */
+export function limited<T>(load: () => Promise<T[]>, options: ReadOptions): RecordStream<T> {
   let hasMore = false
   return {
     get hasMore() {
@@ -110,7 +116,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function isLogRecord(value: unknown): value is LogRecord {
+export function isLogRecord(value: unknown): value is LogRecord {
   return isObject(value) && typeof value.timeUnixNano === 'string' && /^\d+$/.test(value.timeUnixNano)
 }
 
