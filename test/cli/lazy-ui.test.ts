@@ -10,6 +10,7 @@ import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from '
 
 import {type ContractServer, TOKENS, startContractServer} from '../contract-server/index.js'
 import {projectRoot, runCli, scratchDir} from '../helpers/cli.js'
+import {type OtlpEndpoint, startOtlpEndpoint} from '../helpers/otlp-endpoint.js'
 
 const recorder = pathToFileURL(join(projectRoot, 'test', 'helpers', 'load-recorder', 'register.mjs')).href
 const keyFixture = join(projectRoot, 'test', 'fixtures', 'keys', 'ed25519.pem')
@@ -19,11 +20,14 @@ const publicKey = example('keys', 'platform.pub.pem')
 const attestedArtifact = join(projectRoot, 'test', 'fixtures', 'attest', 'app-1.2.3.bin')
 const attestKey = join(projectRoot, 'test', 'fixtures', 'keys', 'ed25519-pub.pem')
 const REMOTE = '$REMOTE'
+const OTLP_ENDPOINT = '$OTLP_ENDPOINT'
+const serverPublicKey = join(projectRoot, 'test', 'contract-server', 'keys', 'server.pub.pem')
 const UI_PACKAGE = /\/node_modules\/(ink|react|react-dom|react-reconciler|yoga-layout|@inkjs\/[^/]+)\//
 
 /**
  * A real, successful invocation of every command. A new command must add one here.
- * The string '$REMOTE' in an argument list stands for --server, --tenant and --token of a contract server.
+ * The string '$REMOTE' in an argument list stands for --server, --tenant and --token of a contract server,
+ * and '$OTLP_ENDPOINT' for the URL of an OTLP/HTTP endpoint that accepts everything.
  */
 const REAL_RUNS: Record<string, string[][]> = {
   'config:set': [['config', 'set', 'server', 'https://stella.example.com']],
@@ -57,6 +61,11 @@ const REAL_RUNS: Record<string, string[][]> = {
   'obs:health': [['obs', 'health', REMOTE]],
   'obs:slo': [['obs', 'slo', REMOTE]],
   'obs:logs': [['obs', 'logs', '--since', '24h', '--all', REMOTE]],
+  // acme's second seeded trace; the fixture holds the checkout trace.
+  'obs:trace': [
+    ['obs', 'trace', '1dc0c7c65d194dad4c0b84e17ee2e642', REMOTE],
+    ['obs', 'trace', '4bf92f3577b34da6a3ce929d0e0e4736', '--from', join(projectRoot, 'test', 'fixtures', 'otlp', 'traces', 'checkout.pb')],
+  ],
   'obs:timeline:list': [['obs', 'timeline', 'list', '--all', REMOTE]],
   // The contract server seeds the same event ids every time; this one links a trace and a bundle.
   'obs:timeline:show': [['obs', 'timeline', 'show', 'evt_848107b5d0fabe97', REMOTE]],
@@ -64,15 +73,30 @@ const REAL_RUNS: Record<string, string[][]> = {
   'telemetry:incident:on': [['telemetry', 'incident', 'on', '--ttl', '2h', '--reason', 'INC-1234', REMOTE]],
   'telemetry:incident:off': [['telemetry', 'incident', 'off', REMOTE]],
   'telemetry:incident:status': [['telemetry', 'incident', 'status', REMOTE]],
+  'telemetry:capture': [
+    ['telemetry', 'capture', '--window', '24h', '--key', serverPublicKey, '--out', 'server.tgz', REMOTE],
+    ['telemetry', 'capture', '--from', join(projectRoot, 'test', 'fixtures', 'otlp', 'traces', 'checkout.pb'), '--since', '2026-11-18T00:00:00Z', '--until', '2026-11-19T00:00:00Z', '--key', keyFixture, '--out', 'files.tgz'],
+  ],
+  // The first run makes the bundle that the second replays.
+  'telemetry:replay': [
+    ['telemetry', 'capture', '--window', '24h', '--key', serverPublicKey, '--out', 'export.tgz', REMOTE],
+    ['telemetry', 'replay', 'export.tgz', '--endpoint', OTLP_ENDPOINT, '--key', serverPublicKey],
+  ],
 }
 
 let contract: ContractServer
+let otlpEndpoint: OtlpEndpoint
 beforeAll(async () => {
   contract = await startContractServer()
+  otlpEndpoint = await startOtlpEndpoint()
 })
-afterAll(() => contract.close())
+afterAll(async () => {
+  await contract.close()
+  await otlpEndpoint.close()
+})
 
-const expandRemote = (args: string[]) => args.flatMap((arg) => (arg === REMOTE ? ['--server', contract.url, '--tenant', 'acme', '--token', TOKENS.acmeAdmin] : [arg]))
+const expandRemote = (args: string[]) =>
+  args.flatMap((arg) => (arg === REMOTE ? ['--server', contract.url, '--tenant', 'acme', '--token', TOKENS.acmeAdmin] : arg === OTLP_ENDPOINT ? [otlpEndpoint.url] : [arg]))
 
 let home: {path: string; cleanup: () => void}
 beforeEach(() => {
