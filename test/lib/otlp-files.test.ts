@@ -252,6 +252,18 @@ describe('mustContain', () => {
     expect(found.map((m) => m.offset)).toEqual([0, offsetOf(2), offsetOf(3), offsetOf(5)])
   })
 
+  it.each([1, 2, 16, 31])('finds an id that straddles a 1 MiB chunk boundary (%i bytes before it), in a line begun two chunks earlier', async (before) => {
+    const prefix = '{"resourceSpans":[],"note":"'
+    const filler = 'f'.repeat(2 * MiB - before - prefix.length)
+    const line = `${prefix}${filler}${TRACE.toUpperCase()}"}`
+    const other = `${prefix}${'g'.repeat(100)}"}`
+    const path = file(`straddle-${before}.jsonl`, `${line}\n${other}\n`)
+    expect(line.indexOf(TRACE.toUpperCase())).toBe(2 * MiB - before)
+    const found = await collect([path], {mustContain: mustContain(TRACE)})
+    expect(found.map((m) => ({offset: m.offset, length: m.bytes.length}))).toEqual([{offset: 0, length: line.length}])
+    expect(Buffer.from(found[0]!.bytes).toString()).toBe(line)
+  })
+
   // The fast path cuts lines out around hits in raw 1 MiB chunks; a plain split-and-filter is the oracle.
   it.each([1, 2, 3, 4])('agrees with splitting the file into lines and filtering them (seed %i)', async (seed) => {
     const random = seededRandom(seed)

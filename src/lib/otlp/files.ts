@@ -629,6 +629,11 @@ class LineFramer implements Framer {
   #carry: Uint8Array[] = []
   #carryLength = 0
   #carryStart = 0
+  /** With a search: the unfinished line, in a buffer reused from line to line. */
+  #tail = Buffer.allocUnsafe(256 * 1024)
+  #tailLength = 0
+  #tailStart = 0
+  #tailMatched = false
 
   constructor(context: FrameContext) {
     this.context = context
@@ -637,6 +642,12 @@ class LineFramer implements Framer {
   push(chunk: Uint8Array): void {
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     const search = this.context.search
+    if (search !== undefined) {
+      this.#pushSearching(bytes, search)
+      this.#position += bytes.length
+      return
+    }
+
     let at = 0
     if (this.#carryLength > 0) {
       const newline = bytes.indexOf(NEWLINE)
@@ -663,6 +674,7 @@ class LineFramer implements Framer {
   }
 
   end(): void {
+    if (this.context.search !== undefined) return this.#endSearching(this.context.search)
     if (this.#carryLength === 0) return
     const line = Buffer.concat(this.#carry, this.#carryLength)
     this.#carry = []
@@ -678,6 +690,64 @@ class LineFramer implements Framer {
 
     const search = this.context.search
     if (search === undefined || contains(trimmed, search)) this.#line(trimmed, this.#carryStart, true)
+  }
+
+  /**
+   * With a search, the unfinished line at the end of a chunk goes into one reused buffer, searched
+   * once as it arrives; the line is cut out only when it holds the text. Lines of Collector files
+   * are often hundreds of KB, so copying every chunk's tail into a fresh buffer and joining it with
+   * the next chunk's head cost more than the search itself.
+   */
+  #pushSearching(bytes: Buffer, search: CaseInsensitiveSearch): void {
+    let at = 0
+    if (this.#tailLength > 0) {
+      const newline = bytes.indexOf(NEWLINE)
+      const head = bytes.subarray(0, newline === -1 ? bytes.length : newline)
+      this.#tailMatched ||= this.#straddles(head, search) || search.indexIn(head) !== -1
+      this.#appendTail(head)
+      if (newline === -1) return
+      if (this.#tailMatched) this.#line(Buffer.from(this.#tail.subarray(0, this.#tailLength)), this.#tailStart, true)
+      this.#tailLength = 0
+      at = newline + 1
+    }
+
+    this.#search(bytes, at, search)
+  }
+
+  #endSearching(search: CaseInsensitiveSearch): void {
+    if (this.#tailLength === 0) return
+    const line = trimLine(Buffer.from(this.#tail.subarray(0, this.#tailLength)))
+    this.#tailLength = 0
+    if (line.length === 0) return
+    try {
+      JSON.parse(line.toString('utf8'))
+    } catch {
+      throw new OtlpFileError('OTLP_TRUNCATED', this.context.source, this.#tailStart, 'the last line is unfinished JSON without a newline (the file is cut short, or still being written)', 'Read the file again once the writer has finished it.')
+    }
+
+    if (this.#tailMatched || contains(line, search)) this.#line(line, this.#tailStart, true)
+  }
+
+  /** Whether the text spans the end of the held tail and the start of `head`. */
+  #straddles(head: Buffer, search: CaseInsensitiveSearch): boolean {
+    const reach = search.length - 1
+    if (reach === 0) return false
+    const before = this.#tail.subarray(Math.max(0, this.#tailLength - reach), this.#tailLength)
+    const window = Buffer.concat([before, head.subarray(0, reach)])
+    return search.indexIn(window) !== -1
+  }
+
+  #appendTail(part: Buffer): void {
+    const length = this.#tailLength + part.length
+    if (length > this.context.maxMessageBytes) throw tooLarge(this.context, this.#tailStart, 'a line')
+    if (length > this.#tail.length) {
+      const grown = Buffer.allocUnsafe(Math.max(length, this.#tail.length * 2))
+      this.#tail.copy(grown, 0, 0, this.#tailLength)
+      this.#tail = grown
+    }
+
+    part.copy(this.#tail, this.#tailLength)
+    this.#tailLength = length
   }
 
   /** Every line of the chunk from `at`. */
@@ -715,7 +785,11 @@ class LineFramer implements Framer {
       at = last + 1
     }
 
-    this.#hold(bytes, at)
+    if (at >= bytes.length) return
+    const rest = bytes.subarray(at)
+    this.#tailStart = this.#position + at
+    this.#tailMatched = search.indexIn(rest) !== -1
+    this.#appendTail(rest)
   }
 
   #hold(bytes: Buffer, at: number): void {
