@@ -113,6 +113,16 @@ describe('RedAggregator', () => {
     expect(snapshot.folded).toEqual({services: 0, routes: 0})
   })
 
+  it('divides by the time the window slots cover, so a steady rate reads as itself', () => {
+    const red = new RedAggregator({windowMs: 60_000, slots: 6})
+    // 100 requests a second for 5 minutes, with snapshots at several points inside a slot as it goes.
+    const at = new Set([240_000, 245_000, 249_990, 299_990])
+    for (let ms = 0; ms < 300_000; ms += 10) {
+      red.add({service: 'api', durationMs: 1, error: false}, T0 + ms)
+      if (at.has(ms)) expect(red.snapshot(T0 + ms).services[0]!.rate, `at ${ms} ms`).toBeCloseTo(100, 0)
+    }
+  })
+
   it('gives percentiles within 1% of the exact ones over the window', () => {
     const red = new RedAggregator()
     const random = seededRandom(7)

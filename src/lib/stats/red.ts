@@ -179,8 +179,10 @@ export class RedAggregator {
   snapshot(nowMs: number): RedSnapshot {
     const nowSlot = Math.floor(nowMs / this.#slotMs)
     const nowMinute = Math.floor(nowMs / 60_000)
-    // At the start, rates are over the time seen so far, not over a window mostly empty.
-    const seconds = Math.max(this.#slotMs, Math.min(this.#windowMs, nowMs - (this.#firstMs ?? nowMs))) / 1000
+    // The slots in the window cover the full ones before the current slot and the part of it gone by;
+    // at the start, only the time seen so far (at least one slot, so a first burst does not read as huge).
+    const covered = (this.#slots - 1) * this.#slotMs + (nowMs - nowSlot * this.#slotMs)
+    const seconds = Math.max(this.#slotMs, Math.min(covered, nowMs - (this.#firstMs ?? nowMs))) / 1000
     const totals = {count: 0, errors: 0, total: 0}
     const services: SeriesSnapshot[] = []
     for (const series of this.#services.values()) {
