@@ -24,6 +24,10 @@ export interface RouteRow extends Latency {
   errorRate: number
   /** Requests per minute, oldest first (local sources; the server gives none). */
   sparkline?: number[]
+  /** Requests and errors in the window, and requests since the start (local sources). */
+  count?: number
+  errors?: number
+  total?: number
 }
 
 export interface ServiceRow extends Latency {
@@ -34,6 +38,10 @@ export interface ServiceRow extends Latency {
   status?: 'ok' | 'degraded' | 'down'
   instances?: number
   sparkline?: number[]
+  /** Requests and errors in the window, and requests since the start (local sources). */
+  count?: number
+  errors?: number
+  total?: number
   routes: RouteRow[]
 }
 
@@ -62,19 +70,22 @@ export interface TopSnapshot {
   source: TopSourceInfo
   /** The window rates and percentiles cover, e.g. "1m"; the server's own for remote. */
   window: string
-  /** When these figures were computed or fetched (ms since the epoch). */
+  /** When these figures were computed or fetched (ms since the epoch); for a replay, the recorded time they are at. */
   updatedAt: number
   /** Set while the source is failing: the figures are from updatedAt, and this says why. */
   stale?: {since: number; error: string; retryInMs?: number}
   /** Remote only. */
   incident?: {enabled: boolean; expiresAt?: string; samplingPercent?: number}
-  totals: {rate: number; errorRate: number; services: number}
+  /** count, errors and total as on the rows (local sources). */
+  totals: {rate: number; errorRate: number; services: number; count?: number; errors?: number; total?: number}
   services: ServiceRow[]
   /** Remote only; undefined for local sources. */
   jobs?: JobRow[]
   slos?: SloRow[]
   /** Series folded into "other" because of the series cap (local sources). */
   folded?: {services: number; routes: number}
+  /** Set once a replay has reached the end of its files: the figures will not change any more. */
+  finished?: boolean
 }
 
 /** A source of snapshots for the dashboard and the plain modes. */
