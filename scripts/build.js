@@ -18,8 +18,8 @@ const commands = readdirSync('src/commands', {recursive: true, encoding: 'utf8'}
   .filter((file) => file.endsWith('.ts'))
   .map((file) => join('src/commands', file))
 
-// Libraries the benchmarks load from dist/ (bench/otlp-*.js).
-const BENCH_LIBRARIES = ['src/lib/otlp/index.ts', 'src/lib/otlp/files.ts', 'src/lib/otlp/receiver.ts']
+// Libraries the benchmarks load from dist/ (bench/otlp-*.js, bench/top.js).
+const BENCH_LIBRARIES = ['src/lib/otlp/index.ts', 'src/lib/otlp/files.ts', 'src/lib/otlp/receiver.ts', 'src/ui/top/index.tsx']
 
 await build({
   entryPoints: ['src/run.ts', ...commands, ...BENCH_LIBRARIES],

@@ -66,6 +66,10 @@ const REAL_RUNS: Record<string, string[][]> = {
     ['obs', 'trace', '1dc0c7c65d194dad4c0b84e17ee2e642', REMOTE],
     ['obs', 'trace', '4bf92f3577b34da6a3ce929d0e0e4736', '--from', join(projectRoot, 'test', 'fixtures', 'otlp', 'traces', 'checkout.pb')],
   ],
+  'obs:top': [
+    ['obs', 'top', '--once', REMOTE],
+    ['obs', 'top', '--from', join(projectRoot, 'test', 'fixtures', 'otlp', 'traces', 'checkout.pb'), '--speed', '0', '--once'],
+  ],
   'obs:timeline:list': [['obs', 'timeline', 'list', '--all', REMOTE]],
   // The contract server seeds the same event ids every time; this one links a trace and a bundle.
   'obs:timeline:show': [['obs', 'timeline', 'show', 'evt_848107b5d0fabe97', REMOTE]],
