@@ -16,8 +16,6 @@ export interface TopAppProps {
   title: string
   /** Colour on or off, as the command decided it (never Ink's own guess). */
   color: boolean
-  /** The view to start with (tests start from a given sort or drill-down). */
-  initialView?: ViewState
 }
 
 /** When the terminal does not say its size (not a TTY). */
@@ -28,7 +26,7 @@ interface Feed {
   waitingError?: string
 }
 
-export function TopApp({source, intervalMs, title, color, initialView = INITIAL_VIEW}: TopAppProps) {
+export function TopApp({source, intervalMs, title, color}: TopAppProps) {
   const {exit} = useApp()
   const {stdout} = useStdout()
 
@@ -53,7 +51,7 @@ export function TopApp({source, intervalMs, title, color, initialView = INITIAL_
     return () => current.stop()
   }, [source, intervalMs])
 
-  const [view, setView] = useState(initialView)
+  const [view, setView] = useState<ViewState>(INITIAL_VIEW)
   // Keys can arrive several in one read, before React renders again: each must see the last one's result.
   const latestView = useRef(view)
 
