@@ -95,6 +95,8 @@ export class OtlpFileError extends InputError {
 
 const MiB = 1 << 20
 const CHUNK_SIZE = MiB
+/** How far into its allocation a read buffer starts (see readBuffer). */
+const READ_BUFFER_SHIFT = 64
 const DEFAULT_MAX_MESSAGE_BYTES = 64 * MiB
 /** Bytes read up front to tell the format; of a gzip file, inflated to see whether it holds a tar. */
 const HEAD_BYTES = 4096
@@ -370,7 +372,7 @@ function* drain(out: OtlpMessage[]): Generator<OtlpMessage> {
  */
 async function* readChunks(handle: FileHandle, file: string, reuse: boolean): AsyncGenerator<Uint8Array> {
   let position = 0
-  const buffers = reuse ? [Buffer.allocUnsafe(CHUNK_SIZE), Buffer.allocUnsafe(CHUNK_SIZE)] : []
+  const buffers = reuse ? [readBuffer(), readBuffer()] : []
   let turn = 0
   const read = (at: number) => handle.read(reuse ? buffers[turn++ & 1]! : Buffer.allocUnsafe(CHUNK_SIZE), 0, CHUNK_SIZE, at)
   let next: ReturnType<typeof read> | undefined = read(0)
@@ -397,6 +399,15 @@ async function* readChunks(handle: FileHandle, file: string, reuse: boolean): As
     // A read still under way must settle before the file is closed under it.
     await next?.catch(() => {})
   }
+}
+
+/**
+ * A read buffer that does not start on a page boundary. On the Linux machines this was measured
+ * on, reading a cached file into a page-aligned buffer at page-aligned offsets took the kernel
+ * three to four times as long as reading it 64 bytes further on (0.43 s against 0.10 s per GiB).
+ */
+function readBuffer(): Buffer {
+  return Buffer.allocUnsafeSlow(CHUNK_SIZE + READ_BUFFER_SHIFT).subarray(READ_BUFFER_SHIFT)
 }
 
 function startsWith(bytes: Uint8Array, magic: readonly number[], at = 0): boolean {
