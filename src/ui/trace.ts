@@ -14,6 +14,7 @@ import type {LogRecord} from '../services/obs/logs.js'
 import {type AssembledTrace, type TraceNode, compareBig, logNanos} from '../services/obs/trace-assembly.js'
 import {bold, cyan, dim, red, yellow} from './style.js'
 import {renderTable} from './table.js'
+import {displayWidth, fitWidth} from './width.js'
 
 export interface WaterfallOptions {
   /** Total width of a line, in columns. */
@@ -81,15 +82,15 @@ export function* traceLines(trace: AssembledTrace, options: WaterfallOptions): G
     const room = Math.max(20, width - pad.length)
     // A span shown only as context gets no details of its own.
     if (options.attributes && !context) {
-      for (const attribute of node.span.attributes) yield `${pad}${fit(`${attribute.key} = ${displayValue(attribute.value)}`, room)}`
-      for (const attribute of node.span.resource.attributes) yield `${pad}${dim(fit(`resource ${attribute.key} = ${displayValue(attribute.value)}`, room))}`
+      for (const attribute of node.span.attributes) yield `${pad}${fitWidth(`${attribute.key} = ${displayValue(attribute.value)}`, room)}`
+      for (const attribute of node.span.resource.attributes) yield `${pad}${dim(fitWidth(`resource ${attribute.key} = ${displayValue(attribute.value)}`, room))}`
     }
 
     if (!context) for (const item of annotations(node, showEvents, showLogs)) yield `${pad}${annotationText(item, node, trace, room)}`
     const hidden = view.hiddenBelow(node)
     if (hidden.spans > 0) {
       const errors = hidden.errors > 0 ? `, ${hidden.errors} with ${hidden.errors === 1 ? 'an error' : 'errors'}` : ''
-      const text = fit(`… ${hidden.spans} ${hidden.spans === 1 ? 'span' : 'spans'} hidden (--depth ${options.depth})${errors}`, room)
+      const text = fitWidth(`… ${hidden.spans} ${hidden.spans === 1 ? 'span' : 'spans'} hidden (--depth ${options.depth})${errors}`, room)
       yield `${pad}${hidden.errors > 0 ? red(text) : dim(text)}`
     }
   }
@@ -101,7 +102,7 @@ export function* traceLines(trace: AssembledTrace, options: WaterfallOptions): G
     const room = Math.max(20, width - 2)
     for (const record of traceLogs) {
       const spanNote = record.spanId ? `  ${dim(`(span ${record.spanId})`)}` : ''
-      yield `  ${fit(`${offset(logNanos(record), trace)}  ${levelOf(record).padEnd(5)}  ${logService(record) ?? '-'}  ${printable(logBody(record))}`, room)}${spanNote}`
+      yield `  ${fitWidth(`${offset(logNanos(record), trace)}  ${levelOf(record).padEnd(5)}  ${logService(record) ?? '-'}  ${printable(logBody(record))}`, room)}${spanNote}`
     }
   }
 
@@ -204,8 +205,8 @@ function columns(trace: AssembledTrace, view: SpanView, width: number): Layout {
   let duration = 'DURATION'.length
   for (const node of trace.nodes) {
     if (!view.shows(node)) continue
-    service = Math.max(service, node.service.length)
-    name = Math.max(name, spanLabel(node).length)
+    service = Math.max(service, displayWidth(node.service))
+    name = Math.max(name, displayWidth(spanLabel(node)))
     duration = Math.max(duration, formatNanos(node.span.endTimeUnixNano - node.span.startTimeUnixNano).length)
   }
 
@@ -246,12 +247,12 @@ function spanLabel(node: TraceNode): string {
 }
 
 function spanLine(node: TraceNode, context: boolean, trace: AssembledTrace, layout: Layout): string {
-  const service = fit(node.service, layout.service)
-  const label = fit(spanLabel(node), layout.name)
+  const service = fitWidth(node.service, layout.service)
+  const label = fitWidth(spanLabel(node), layout.name)
   const duration = formatNanos(node.span.endTimeUnixNano - node.span.startTimeUnixNano).padStart(layout.duration)
   const bar = barOf(node, trace, layout.bar, context ? '░' : '█')
-  const servicePad = ' '.repeat(layout.service - service.length)
-  const labelPad = ' '.repeat(layout.name - label.length)
+  const servicePad = ' '.repeat(layout.service - displayWidth(service))
+  const labelPad = ' '.repeat(layout.name - displayWidth(label))
   if (context) return dim(`${node.critical ? '*' : ' '}${node.error ? '!' : ' '} ${service}${servicePad}${GAP}${label}${labelPad}${GAP}${duration}${GAP}${bar}`)
   const paint = node.error ? red : node.critical ? cyan : undefined
   const marks = `${node.critical ? bold(cyan('*')) : ' '}${node.error ? bold(red('!')) : ' '} `
@@ -296,14 +297,14 @@ function annotationText(item: Annotation, node: TraceNode, trace: AssembledTrace
   const at = offset(item.at, trace)
   if (item.kind === 'event') {
     const attributes = item.event.attributes.map((attribute) => `${attribute.key}=${displayValue(attribute.value)}`).join(' ')
-    const text = fit(`${at}  event  ${printable(item.event.name)}${attributes ? `  ${attributes}` : ''}`, room)
+    const text = fitWidth(`${at}  event  ${printable(item.event.name)}${attributes ? `  ${attributes}` : ''}`, room)
     return item.event.name === 'exception' ? red(text) : text
   }
 
   const level = levelOf(item.record)
   const service = logService(item.record)
   const other = service !== undefined && service !== node.service ? `${service}: ` : ''
-  const text = fit(`${at}  ${level.padEnd(5)}  ${other}${printable(logBody(item.record))}`, room)
+  const text = fitWidth(`${at}  ${level.padEnd(5)}  ${other}${printable(logBody(item.record))}`, room)
   return level === 'ERROR' || level === 'FATAL' ? red(text) : level === 'WARN' ? yellow(text) : text
 }
 
@@ -386,11 +387,6 @@ export function isoNanos(nanos: bigint): string {
 /** Text from a trace may hold control characters; they must not reach the terminal. */
 function printable(text: string): string {
   return sanitizeServerText(text, 10_000)
-}
-
-/** Cuts text to `width` columns, marking the cut with an ellipsis. */
-function fit(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`
 }
 
 /** An attribute value as one line of text: strings as they are, anything else as JSON would say it. */

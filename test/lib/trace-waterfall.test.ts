@@ -4,7 +4,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {assembleTrace} from '../../src/services/obs/trace-assembly.js'
 import {setColorEnabled} from '../../src/ui/style.js'
 import {formatNanos, isoNanos, renderTrace, traceLines} from '../../src/ui/trace.js'
-import {SERVICES, TRACE_ID, TRACE_START, checkoutTrace, log, span, text} from '../helpers/trace-records.js'
+import {SERVICES, TRACE_ID, TRACE_START, checkoutTrace, log, resource, span, text} from '../helpers/trace-records.js'
 
 afterEach(() => setColorEnabled(false))
 
@@ -152,6 +152,29 @@ describe('the waterfall', () => {
     expect([...out].filter((char) => char !== '\n' && char.charCodeAt(0) < 0x20)).toEqual([])
     expect(out).toContain('GET / [2Jx')
     expect(out).toContain('+1.00ms  INFO   line one line two')
+  })
+
+  it('measures names in terminal columns: wide service and span names keep the columns lined up', () => {
+    const trace = assembleTrace({
+      traceId: TRACE_ID,
+      spans: [
+        span({id: 'a', name: 'GET /決済', resource: resource('決済サービス', []), start: 0, end: 100}),
+        span({id: 'b', parent: 'a', name: '在庫を確認する-inventory-check-with-a-long-name', resource: SERVICES.store, start: 10, end: 60}),
+      ],
+      logs: [],
+    })
+    expect(renderTrace(trace, {width: 80})).toBe(
+      lines(
+        'Trace 4bf92f3577b34da6a3ce929d0e0e4736  started 2026-11-18T11:06:40.000Z',
+        '',
+        '   SERVICE         SPAN                       DURATION  0        50.0ms    100ms',
+        '*  決済サービス    GET /決済                     100ms  ████████████████████████',
+        '*  evidence-store    在庫を確認する-invento…    50.0ms    █████████████',
+        '',
+        '2 spans, 2 services (決済サービス, evidence-store), 100ms, 0 errors',
+        'critical path (*): GET /決済 › 在庫を確認する-inventory-check-with-a-long-name (2 spans)',
+      ),
+    )
   })
 
   it('says so when only logs of the trace were found', () => {

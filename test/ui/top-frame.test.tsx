@@ -8,7 +8,15 @@ import type {TopSnapshot} from '../../src/services/obs/top-model.js'
 import {composeFrame} from '../../src/ui/top/layout.js'
 import {renderTopFrame} from '../../src/ui/top/index.js'
 import {INITIAL_VIEW, type ViewState} from '../../src/ui/top/state.js'
+import {displayWidth} from '../../src/ui/width.js'
 import {localSnapshot, remoteSnapshot} from './top-fixtures.js'
+
+/** Service names that take two terminal columns per character. */
+function wideNames(): TopSnapshot {
+  const snapshot = localSnapshot()
+  const [checkout, payments, other] = snapshot.services
+  return {...snapshot, services: [{...checkout!, name: '決済サービス-checkout-frontend'}, {...payments!, name: '🔥payments'}, other!]}
+}
 
 const lines = (snapshot: TopSnapshot, columns: number, rows: number, state: Partial<ViewState> = {}) => renderTopFrame(snapshot, {columns, rows, state}).split('\n')
 
@@ -372,10 +380,25 @@ describe('columns by width', () => {
     expect(headings(lines(localSnapshot(), 60, 20, {drill: 'checkout'}), 'ROUTE')).toEqual(['ROUTE', 'REQ/S', 'ERR%', 'P50', 'P95', 'P99'])
   })
 
+  it('wide names are measured in terminal columns: cut to fit, and the figures after them line up', () => {
+    expect(lines(wideNames(), 60, 12).slice(5, 11)).toEqual([
+      'SERVICES 3  sorted by rate',
+      '  SERVICE              REQ/S    ERR%     P50     P95     P99',
+      '› 決済サービス-ch…      11.8   1.41%   5.2ms   170ms   911ms',
+      '  🔥payments            2.10   10.0%    85ms   1.25s   4.10s',
+      '  other                 0.05   0.00%   1.2ms   2.5ms   2.5ms',
+      '? help  q quit  / filter  s sort  Enter routes  p pause',
+    ])
+    const table = lines(wideNames(), 120, 12).slice(4, 8)
+    // Every row ends its REQ/S figure in the same terminal column as the heading.
+    const rateEnds = table.map((line) => displayWidth(line.slice(0, line.search(/(REQ\/S|\d+\.\d+)(?= )/))) + line.match(/(REQ\/S|\d+\.\d+)(?= )/)![0].length)
+    expect(new Set(rateEnds).size).toBe(1)
+  })
+
   it('no line is wider than the terminal, at any width from 30 to 160', () => {
     for (let columns = 30; columns <= 160; columns += 1) {
-      for (const snapshot of [remoteSnapshot(), localSnapshot()]) {
-        for (const line of lines(snapshot, columns, 30)) expect([...line].length, `${columns}: ${line}`).toBeLessThanOrEqual(columns)
+      for (const snapshot of [remoteSnapshot(), localSnapshot(), wideNames()]) {
+        for (const line of lines(snapshot, columns, 30)) expect(displayWidth(line), `${columns}: ${line}`).toBeLessThanOrEqual(columns)
       }
     }
   })

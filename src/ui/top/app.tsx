@@ -6,6 +6,7 @@ import {Box, type Key, Text, type TextProps, useApp, useInput, useStdout} from '
 import {Fragment, type ReactNode, useEffect, useMemo, useRef, useState} from 'react'
 
 import type {TopSnapshot, TopSource} from '../../services/obs/top-model.js'
+import {displayWidth, sliceColumns} from '../width.js'
 import {type Frame, type Line, type Segment, type Tone, composeFrame, lineText} from './layout.js'
 import {SnapshotPoller, markStale} from './poller.js'
 import {INITIAL_VIEW, type KeyPress, type ViewState, reduceKey} from './state.js'
@@ -168,16 +169,16 @@ function textOf(lines: readonly Line[], color: boolean): ReactNode {
   })
 }
 
-/** The characters [from, to) of a line, with their tones. */
+/** The columns [from, to) of a line, with their tones. */
 function sliceLine(line: Line, from: number, to = Number.POSITIVE_INFINITY): Line {
   const segments: Segment[] = []
   let position = 0
   for (const segment of line.segments) {
-    const chars = [...segment.text]
+    const width = displayWidth(segment.text)
     const start = Math.max(from, position)
-    const end = Math.min(to, position + chars.length)
-    if (start < end) segments.push({...segment, text: chars.slice(start - position, end - position).join('')})
-    position += chars.length
+    const end = Math.min(to, position + width)
+    if (start < end) segments.push({...segment, text: sliceColumns(segment.text, start - position, end - position)})
+    position += width
   }
 
   return {segments, selected: line.selected}

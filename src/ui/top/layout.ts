@@ -5,6 +5,7 @@
  */
 import type {JobRow, RouteRow, ServiceRow, SloRow, TopSnapshot} from '../../services/obs/top-model.js'
 import {formatAge, formatBurn, formatClock, formatLatency, formatPercent, formatRate, sparkline} from './format.js'
+import {displayWidth, fitWidth, padWidth, sliceColumns} from '../width.js'
 import {type CursorTable, type SortKey, type ViewState, selectedKey} from './state.js'
 
 /** What a piece of text means; the view turns it into colour (or nothing, without colour). */
@@ -359,7 +360,7 @@ interface Column<Row> {
 
 const longest = (texts: Iterable<string>, cap: number) => {
   let max = 0
-  for (const text of texts) max = Math.max(max, [...text].length)
+  for (const text of texts) max = Math.max(max, displayWidth(text))
   return Math.min(cap, max)
 }
 
@@ -533,7 +534,7 @@ function trendOffset<Row>(placed: readonly Placed<Row>[]): number | undefined {
 }
 
 function headingSegments<Row>(placed: readonly Placed<Row>[]): Segment[] {
-  const text = placed.map(({column, width}) => pad(column.title, width, column.align)).join(GAP)
+  const text = placed.map(({column, width}) => padWidth(column.title, width, column.align)).join(GAP)
   return [{text: `${' '.repeat(MARKER.length)}${text}`.trimEnd(), tone: 'columns'}]
 }
 
@@ -542,8 +543,8 @@ function renderRow<Row>(row: Row, placed: readonly Placed<Row>[], selected: bool
   placed.forEach(({column, width}, position) => {
     if (position > 0) segments.push({text: GAP})
     const cell = column.id === 'trend' ? {text: sparkline((row as {sparkline?: number[]}).sparkline ?? [], width)} : column.cell(row)
-    const text = fit(cell.text, width)
-    const padding = ' '.repeat(width - [...text].length)
+    const text = fitWidth(cell.text, width)
+    const padding = ' '.repeat(width - displayWidth(text))
     if (column.align === 'right') segments.push({text: padding}, {text, tone: cell.tone})
     else segments.push({text, tone: cell.tone}, {text: padding})
   })
@@ -583,7 +584,7 @@ function joinItems(items: readonly Segment[][]): Segment[] {
 }
 
 function itemWidth(item: readonly Segment[]): number {
-  return item.reduce((sum, segment) => sum + [...segment.text].length, 0)
+  return item.reduce((sum, segment) => sum + displayWidth(segment.text), 0)
 }
 
 /** Cuts a line to the width, ending it with … when something was cut. */
@@ -592,29 +593,18 @@ function clip(line: Line, width: number): Line {
   const segments: Segment[] = []
   let left = width - 1
   for (const segment of line.segments) {
-    const chars = [...segment.text]
-    if (chars.length <= left) {
+    const width = displayWidth(segment.text)
+    if (width <= left) {
       segments.push(segment)
-      left -= chars.length
+      left -= width
       continue
     }
 
-    segments.push({...segment, text: `${chars.slice(0, left).join('')}…`})
+    segments.push({...segment, text: `${sliceColumns(segment.text, 0, left)}…`})
     break
   }
 
   return {...line, segments: trimTrailing(segments)}
-}
-
-function fit(text: string, width: number): string {
-  const chars = [...text]
-  return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`
-}
-
-function pad(text: string, width: number, align: 'left' | 'right'): string {
-  const fitted = fit(text, width)
-  const padding = ' '.repeat(width - [...fitted].length)
-  return align === 'right' ? padding + fitted : fitted + padding
 }
 
 function trimTrailing(segments: Segment[]): Segment[] {
@@ -639,7 +629,7 @@ function wrapWords(text: string, width: number, maxLines: number): string[] {
   let current = ''
   for (const word of text.split(' ')) {
     const candidate = current === '' ? word : `${current} ${word}`
-    if ([...candidate].length <= width || current === '') current = candidate
+    if (displayWidth(candidate) <= width || current === '') current = candidate
     else {
       lines.push(current)
       current = word
@@ -649,7 +639,7 @@ function wrapWords(text: string, width: number, maxLines: number): string[] {
   lines.push(current)
   const kept = lines.slice(0, maxLines)
   if (lines.length > maxLines) kept[maxLines - 1] = `${kept[maxLines - 1]} ${lines.slice(maxLines).join(' ')}`
-  return kept.map((line) => fit(line, width))
+  return kept.map((line) => fitWidth(line, width))
 }
 
 function oneLine(text: string): string {
