@@ -1,19 +1,14 @@
 /** Human renderings of `stella obs health|slo|logs|timeline`. */
 import type {ServiceHealth, Slo, TimelineEvent, TimelineEventDetail} from '../lib/api/types.js'
 import {type LogRecord, logBody, logService, logTime} from '../services/obs/logs.js'
-import type {HealthReport, SloReport} from '../services/obs/status.js'
+import {BURN_RATE_PAGE, type HealthReport, type SloReport} from '../services/obs/status.js'
 import {bold, cyan, dim, green, red, yellow} from './style.js'
 import {renderFields, renderTable} from './table.js'
 
 const SERVICE_STATUS_COLOR: Record<string, (text: string) => string> = {ok: green, degraded: yellow, down: red}
 const SLO_STATUS_COLOR: Record<string, (text: string) => string> = {ok: green, warning: yellow, breach: red}
 
-/**
- * Burn rates at or above these page someone (the multi-window alerts of Google's SRE workbook:
- * 2% of a 30-day budget in 1h, 5% in 6h, 10% in 24h). At or above 1 the budget runs out before
- * the SLO window ends; below 1 it lasts.
- */
-export const BURN_RATE_PAGE = {'1h': 14.4, '6h': 6, '24h': 3} as const
+/** Burn rates are red from their window's paging threshold (BURN_RATE_PAGE) and yellow from 1. */
 const BURN_WINDOWS = ['1h', '6h', '24h'] as const
 
 export function renderHealth(report: HealthReport): string {

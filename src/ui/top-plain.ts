@@ -2,9 +2,9 @@
  * `stella obs top` as plain text, for a pipe, a log or CI: one header line, the stale banner as a
  * line, then tables (services, routes, job queues, SLOs). The same snapshot the dashboard draws.
  */
+import {BURN_RATE_PAGE} from '../services/obs/status.js'
 import type {JobRow, RouteRow, ServiceRow, SloRow, TopSnapshot} from '../services/obs/top-model.js'
 import {formatDuration} from '../lib/units.js'
-import {BURN_RATE_PAGE} from './obs.js'
 import {bold, dim, green, red, yellow} from './style.js'
 import {renderTable} from './table.js'
 

@@ -251,12 +251,12 @@ describe('states of the screen', () => {
       '  Esc         back to the services, or clear the filter',
       '  ?           this help (? or Esc closes it)',
       '',
-      'SLO BURN RATES  1h, 6h and 24h alike',
-      '  ≥ 14.4      critical  30-day budget gone in ~2 days',
-      '  ≥ 6         warning   30-day budget gone in 5 days',
-      '  ≥ 1         elevated  budget gone before the window ends',
-      '  < 1         ok        the budget lasts the window',
-      '',
+      'SLO BURN RATES  of a 30-day error budget',
+      '  1h ≥ 14.4   page      2% of it spent in an hour',
+      '  6h ≥ 6      page      5% of it spent in 6 hours',
+      '  24h ≥ 3     page      10% of it spent in a day',
+      '  ≥ 1         elevated  gone before the window ends',
+      '  < 1         ok        it lasts the window',
       '',
       '',
       '',
@@ -410,10 +410,19 @@ describe('severity', () => {
     return frame.lines.flatMap((line) => line.segments).find((segment) => segment.text === text)?.tone
   }
 
-  it('burn rates: ≥ 14.4 critical, ≥ 6 warning, ≥ 1 elevated, below 1 plain', () => {
+  it("burn rates, as obs slo colours them: critical from the window's paging threshold (14.4, 6, 3), elevated from 1, plain below", () => {
     const snapshot = remoteSnapshot()
-    snapshot.slos = [{id: 'a', service: 's', journey: 'j', objective: 'o', burn1h: 14.4, burn6h: 14.3, burn24h: 6, errorBudgetRemaining: 0.5, status: 'warning'}, {id: 'b', service: 's', journey: 'j', objective: 'o', burn1h: 5.9, burn6h: 1, burn24h: 0.9, errorBudgetRemaining: 0.5, status: 'ok'}]
-    expect([toneOf(snapshot, '14.4'), toneOf(snapshot, '14.3'), toneOf(snapshot, '6.0'), toneOf(snapshot, '5.9'), toneOf(snapshot, '1.0'), toneOf(snapshot, '0.9')]).toEqual(['critical', 'warning', 'warning', 'elevated', 'elevated', undefined])
+    const slo = (id: string, burn1h: number, burn6h: number, burn24h: number) => ({id, service: 's', journey: 'j', objective: 'o', burn1h, burn6h, burn24h, errorBudgetRemaining: 0.5, status: 'ok'})
+    snapshot.slos = [slo('slo-a', 14.4, 6, 3), slo('slo-b', 14.3, 5.9, 2.9), slo('slo-c', 1, 0.9, 0.8)]
+    const tones = (id: string) => {
+      const frame = composeFrame({snapshot, state: INITIAL_VIEW, columns: 120, rows: 40, title: 'stella obs top'})
+      const line = frame.lines.find((candidate) => candidate.segments.some((segment) => segment.text === `slo-${id}`))!
+      return line.segments.filter((segment) => /^\d+\.\d$/.test(segment.text)).map((segment) => [segment.text, segment.tone])
+    }
+
+    expect(tones('a')).toEqual([['14.4', 'critical'], ['6.0', 'critical'], ['3.0', 'critical']])
+    expect(tones('b')).toEqual([['14.3', 'elevated'], ['5.9', 'elevated'], ['2.9', 'elevated']])
+    expect(tones('c')).toEqual([['1.0', 'elevated'], ['0.9', undefined], ['0.8', undefined]])
   })
 
   it('service status, error rates, incident mode and the stale banner stand out', () => {

@@ -2,6 +2,13 @@
 import type {ServiceHealth, ServiceStatus, Slo, SloStatus} from '../../lib/api/types.js'
 import type {RemoteObsSource} from './source.js'
 
+/**
+ * Burn rates from which an SLO pages, per window: the multi-window thresholds of Google's SRE
+ * workbook for a 30-day budget (2% of it spent in 1 hour, 5% in 6 hours, 10% in a day).
+ */
+export const BURN_RATE_PAGE = {'1h': 14.4, '6h': 6, '24h': 3} as const
+export type BurnWindow = keyof typeof BURN_RATE_PAGE
+
 export const SERVICE_STATUSES: readonly ServiceStatus[] = ['ok', 'degraded', 'down']
 export const SLO_STATUSES: readonly SloStatus[] = ['ok', 'warning', 'breach']
 

@@ -8,7 +8,6 @@ import {composeFrame, frameText} from './layout.js'
 import {INITIAL_VIEW, type ViewState} from './state.js'
 
 export type {SortKey, ViewState} from './state.js'
-export {BURN_SEVERITIES} from './layout.js'
 
 const DEFAULT_TITLE = 'stella obs top'
 // The dashboard draws on the terminal's alternate screen, so quitting gives back the screen as it was.

@@ -3,6 +3,7 @@
  * view draws these lines as they are, and renderTopFrame() joins them into plain text, so what
  * the tests and the benchmark see is what the terminal shows.
  */
+import {BURN_RATE_PAGE, type BurnWindow} from '../../services/obs/status.js'
 import type {JobRow, RouteRow, ServiceRow, SloRow, TopSnapshot} from '../../services/obs/top-model.js'
 import {formatAge, formatBurn, formatClock, formatLatency, formatPercent, formatRate, sparkline} from './format.js'
 import {displayWidth, fitWidth, padWidth, sliceColumns} from '../width.js'
@@ -39,23 +40,17 @@ export interface FrameInput {
   title: string
 }
 
-/**
- * Burn-rate severities, the same for the 1h, 6h and 24h windows. A burn rate of b spends a 30-day
- * error budget in 30/b days: 14.4 empties it in about 2 days (2% per hour, the fast-burn page of
- * Google's SRE workbook), 6 in 5 days, 1 exactly at the end of the window.
- */
-export const BURN_SEVERITIES: ReadonlyArray<{readonly atLeast: number; readonly tone: Tone; readonly label: string; readonly meaning: string}> = [
-  {atLeast: 14.4, tone: 'critical', label: 'critical', meaning: '30-day budget gone in ~2 days'},
-  {atLeast: 6, tone: 'warning', label: 'warning', meaning: '30-day budget gone in 5 days'},
-  {atLeast: 1, tone: 'elevated', label: 'elevated', meaning: 'budget gone before the window ends'},
-]
+/** Burn rates below the paging threshold but at least this spend the budget before the window ends. */
+const BURN_ELEVATED = 1
 
 /** Error rates from which the ERR% figures stand out. */
 export const ERROR_RATE_WARNING = 0.05
 export const ERROR_RATE_ELEVATED = 0.01
 
-export function burnTone(rate: number): Tone | undefined {
-  return BURN_SEVERITIES.find((severity) => rate >= severity.atLeast)?.tone
+/** As `obs slo` colours them: from the window's paging threshold critical, from 1 elevated. */
+export function burnTone(rate: number, window: BurnWindow): Tone | undefined {
+  if (rate >= BURN_RATE_PAGE[window]) return 'critical'
+  return rate >= BURN_ELEVATED ? 'elevated' : undefined
 }
 
 function errorTone(ratio: number): Tone | undefined {
@@ -205,12 +200,11 @@ function helpLines(width: number): Line[] {
   ]
   const lines: Line[] = [blank(), {segments: [{text: 'KEYS', tone: 'heading'}]}]
   for (const [key, meaning] of keys) lines.push({segments: [{text: `  ${key.padEnd(12)}`, tone: 'title'}, {text: meaning}]})
-  lines.push(blank(), {segments: [{text: 'SLO BURN RATES', tone: 'heading'}, {text: '  1h, 6h and 24h alike', tone: 'dim'}]})
-  for (const severity of BURN_SEVERITIES) {
-    lines.push({segments: [{text: `  ≥ ${String(severity.atLeast).padEnd(10)}`}, {text: severity.label.padEnd(10), tone: severity.tone}, {text: severity.meaning, tone: 'dim'}]})
-  }
-
-  lines.push({segments: [{text: `  < 1         ${'ok'.padEnd(10)}`}, {text: 'the budget lasts the window', tone: 'dim'}]})
+  lines.push(blank(), {segments: [{text: 'SLO BURN RATES', tone: 'heading'}, {text: '  of a 30-day error budget', tone: 'dim'}]})
+  const burnLine = (when: string, label: string, tone: Tone | undefined, meaning: string): Line => ({segments: [{text: `  ${when.padEnd(12)}`}, {text: label.padEnd(10), tone}, {text: meaning, tone: 'dim'}]})
+  const spent = {'1h': '2% of it spent in an hour', '6h': '5% of it spent in 6 hours', '24h': '10% of it spent in a day'}
+  for (const window of Object.keys(BURN_RATE_PAGE) as BurnWindow[]) lines.push(burnLine(`${window} ≥ ${BURN_RATE_PAGE[window]}`, 'page', 'critical', spent[window]))
+  lines.push(burnLine(`≥ ${BURN_ELEVATED}`, 'elevated', 'elevated', 'gone before the window ends'), burnLine(`< ${BURN_ELEVATED}`, 'ok', undefined, 'it lasts the window'))
   return lines.map((line) => clip(line, width))
 }
 
@@ -431,21 +425,21 @@ function routeColumns(rows: readonly RouteRow[]): Column<RouteRow>[] {
 }
 
 function sloColumns(rows: readonly SloRow[]): Column<SloRow>[] {
-  const burn = (id: string, title: string, keep: number, of: (row: SloRow) => number): Column<SloRow> => ({
-    id,
+  const burn = (window: BurnWindow, title: string, keep: number, of: (row: SloRow) => number): Column<SloRow> => ({
+    id: `burn${window}`,
     title,
     min: title.length,
     align: 'right',
     keep,
-    cell: (row) => ({text: formatBurn(of(row)), tone: burnTone(of(row))}),
+    cell: (row) => ({text: formatBurn(of(row)), tone: burnTone(of(row), window)}),
   })
   return [
     // SLO ids tend to share a prefix, so the column keeps its width and less useful ones go first.
     {id: 'slo', title: 'SLO', min: Math.max(14, longest(rows.map((row) => row.id), 24)), align: 'left', keep: 100, grow: {order: 1, natural: longest(rows.map((row) => row.id), 40)}, cell: (row) => ({text: row.id})},
     {id: 'service', title: 'SERVICE', min: 10, align: 'left', keep: 40, grow: {order: 2, natural: longest(rows.map((row) => row.service), 30), whole: true}, cell: (row) => ({text: row.service})},
-    burn('burn1h', 'BURN 1H', 95, (row) => row.burn1h),
-    burn('burn6h', 'BURN 6H', 80, (row) => row.burn6h),
-    burn('burn24h', 'BURN 24H', 70, (row) => row.burn24h),
+    burn('1h', 'BURN 1H', 95, (row) => row.burn1h),
+    burn('6h', 'BURN 6H', 80, (row) => row.burn6h),
+    burn('24h', 'BURN 24H', 70, (row) => row.burn24h),
     {id: 'budget', title: 'BUDGET', min: 6, align: 'right', keep: 45, cell: (row) => ({text: `${Math.round(row.errorBudgetRemaining * 100)}%`, tone: row.errorBudgetRemaining < 0 ? 'critical' : undefined})},
     {id: 'status', title: 'STATUS', min: 7, align: 'left', keep: 90, cell: (row) => ({text: row.status, tone: STATUS_TONES[row.status] ?? 'critical'})},
     {id: 'journey', title: 'JOURNEY', min: 10, align: 'left', keep: 20, grow: {order: 3, natural: longest(rows.map((row) => row.journey), 30), whole: true}, cell: (row) => ({text: row.journey})},
