@@ -412,7 +412,7 @@ describe('severity', () => {
 
   it("burn rates, as obs slo colours them: critical from the window's paging threshold (14.4, 6, 3), elevated from 1, plain below", () => {
     const snapshot = remoteSnapshot()
-    const slo = (id: string, burn1h: number, burn6h: number, burn24h: number) => ({id, service: 's', journey: 'j', objective: 'o', burn1h, burn6h, burn24h, errorBudgetRemaining: 0.5, status: 'ok'})
+    const slo = (id: string, burn1h: number, burn6h: number, burn24h: number) => ({id, service: 's', journey: 'j', objective: 'o', burn1h, burn6h, burn24h, errorBudgetRemaining: 0.5, status: 'ok' as const})
     snapshot.slos = [slo('slo-a', 14.4, 6, 3), slo('slo-b', 14.3, 5.9, 2.9), slo('slo-c', 1, 0.9, 0.8)]
     const tones = (id: string) => {
       const frame = composeFrame({snapshot, state: INITIAL_VIEW, columns: 120, rows: 40, title: 'stella obs top'})
