@@ -1,14 +1,13 @@
 /** Human renderings of `stella obs health|slo|logs|timeline`. */
 import type {ServiceHealth, Slo, TimelineEvent, TimelineEventDetail} from '../lib/api/types.js'
 import {type LogRecord, logBody, logService, logTime} from '../services/obs/logs.js'
-import {BURN_RATE_PAGE, type HealthReport, type SloReport} from '../services/obs/status.js'
+import {type BurnWindow, type HealthReport, type SloReport, burnSeverity} from '../services/obs/status.js'
 import {bold, cyan, dim, green, red, yellow} from './style.js'
 import {renderFields, renderTable} from './table.js'
 
 const SERVICE_STATUS_COLOR: Record<string, (text: string) => string> = {ok: green, degraded: yellow, down: red}
 const SLO_STATUS_COLOR: Record<string, (text: string) => string> = {ok: green, warning: yellow, breach: red}
 
-/** Burn rates are red from their window's paging threshold (BURN_RATE_PAGE) and yellow from 1. */
 const BURN_WINDOWS = ['1h', '6h', '24h'] as const
 
 export function renderHealth(report: HealthReport): string {
@@ -150,10 +149,11 @@ function colorCount(count: number, label: string, color: (text: string) => strin
   return count > 0 ? color(text) : text
 }
 
-function colorBurn(rate: number, window: (typeof BURN_WINDOWS)[number]): string {
+/** Red from the window's paging threshold, yellow from 1 (the budget will not last the window). */
+export function colorBurn(rate: number, window: BurnWindow): string {
   const text = rate.toFixed(1)
-  if (rate >= BURN_RATE_PAGE[window]) return red(text)
-  return rate >= 1 ? yellow(text) : text
+  const severity = burnSeverity(rate, window)
+  return severity === 'page' ? red(text) : severity === 'elevated' ? yellow(text) : text
 }
 
 function colorLevel(level: string): string {

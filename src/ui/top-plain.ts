@@ -2,10 +2,10 @@
  * `stella obs top` as plain text, for a pipe, a log or CI: one header line, the stale banner as a
  * line, then tables (services, routes, job queues, SLOs). The same snapshot the dashboard draws.
  */
-import {BURN_RATE_PAGE} from '../services/obs/status.js'
 import type {JobRow, RouteRow, ServiceRow, SloRow, TopSnapshot} from '../services/obs/top-model.js'
 import {formatDuration} from '../lib/units.js'
 import {bold, dim, green, red, yellow} from './style.js'
+import {colorBurn} from './obs.js'
 import {renderTable} from './table.js'
 
 const STATUS_COLOR: Record<string, (text: string) => string> = {ok: green, degraded: yellow, down: red, warning: yellow, breach: red}
@@ -100,15 +100,8 @@ function slosTable(slos: readonly SloRow[]): string {
   const sorted = [...slos].sort((a, b) => rank(b) - rank(a) || b.burn1h - a.burn1h || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   return renderTable(
     ['SLO', 'SERVICE', 'JOURNEY', 'BURN 1H', 'BURN 6H', 'BURN 24H', 'BUDGET LEFT', 'STATUS'],
-    sorted.map((slo) => [slo.id, slo.service, slo.journey, burn(slo.burn1h, '1h'), burn(slo.burn6h, '6h'), burn(slo.burn24h, '24h'), `${Math.round(slo.errorBudgetRemaining * 100)}%`, colorStatus(slo.status)]),
+    sorted.map((slo) => [slo.id, slo.service, slo.journey, colorBurn(slo.burn1h, '1h'), colorBurn(slo.burn6h, '6h'), colorBurn(slo.burn24h, '24h'), `${Math.round(slo.errorBudgetRemaining * 100)}%`, colorStatus(slo.status)]),
   )
-}
-
-/** Yellow from 1 (the budget will not last the window), red from the paging thresholds. */
-function burn(rate: number, window: keyof typeof BURN_RATE_PAGE): string {
-  const text = rate.toFixed(1)
-  if (rate >= BURN_RATE_PAGE[window]) return red(text)
-  return rate >= 1 ? yellow(text) : text
 }
 
 function colorStatus(status: string): string {

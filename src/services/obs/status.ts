@@ -8,6 +8,14 @@ import type {RemoteObsSource} from './source.js'
  */
 export const BURN_RATE_PAGE = {'1h': 14.4, '6h': 6, '24h': 3} as const
 export type BurnWindow = keyof typeof BURN_RATE_PAGE
+/** From this burn rate the budget runs out before the SLO window ends. */
+export const BURN_ELEVATED = 1
+
+/** How a burn rate reads in its window: from the window's paging threshold it pages; from 1 it is elevated. */
+export function burnSeverity(rate: number, window: BurnWindow): 'page' | 'elevated' | undefined {
+  if (rate >= BURN_RATE_PAGE[window]) return 'page'
+  return rate >= BURN_ELEVATED ? 'elevated' : undefined
+}
 
 export const SERVICE_STATUSES: readonly ServiceStatus[] = ['ok', 'degraded', 'down']
 export const SLO_STATUSES: readonly SloStatus[] = ['ok', 'warning', 'breach']

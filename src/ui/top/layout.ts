@@ -3,7 +3,7 @@
  * view draws these lines as they are, and renderTopFrame() joins them into plain text, so what
  * the tests and the benchmark see is what the terminal shows.
  */
-import {BURN_RATE_PAGE, type BurnWindow} from '../../services/obs/status.js'
+import {BURN_ELEVATED, BURN_RATE_PAGE, type BurnWindow, burnSeverity} from '../../services/obs/status.js'
 import type {JobRow, RouteRow, ServiceRow, SloRow, TopSnapshot} from '../../services/obs/top-model.js'
 import {formatAge, formatBurn, formatClock, formatLatency, formatPercent, formatRate, sparkline} from './format.js'
 import {displayWidth, fitWidth, padWidth, sliceColumns} from '../width.js'
@@ -40,17 +40,14 @@ export interface FrameInput {
   title: string
 }
 
-/** Burn rates below the paging threshold but at least this spend the budget before the window ends. */
-const BURN_ELEVATED = 1
-
 /** Error rates from which the ERR% figures stand out. */
 export const ERROR_RATE_WARNING = 0.05
 export const ERROR_RATE_ELEVATED = 0.01
 
 /** As `obs slo` colours them: from the window's paging threshold critical, from 1 elevated. */
 export function burnTone(rate: number, window: BurnWindow): Tone | undefined {
-  if (rate >= BURN_RATE_PAGE[window]) return 'critical'
-  return rate >= BURN_ELEVATED ? 'elevated' : undefined
+  const severity = burnSeverity(rate, window)
+  return severity === 'page' ? 'critical' : severity
 }
 
 function errorTone(ratio: number): Tone | undefined {
