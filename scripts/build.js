@@ -6,7 +6,7 @@ import {build} from 'esbuild'
 import {readdirSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-const LOADED_ON_DEMAND = ['ink', 'ink-*', 'react', 'react/*', 'react-dom', '@inkjs/*', 'yoga-layout', 'yoga-layout/*']
+const LOADED_ON_DEMAND = ['ink', 'ink-*', '@alcalzone/ansi-tokenize', 'react', 'react/*', 'react-dom', '@inkjs/*', 'yoga-layout', 'yoga-layout/*']
 // oclif's development mode can reach for these; the published CLI never transpiles.
 const DEVELOPMENT_ONLY = ['typescript', 'ts-node', 'tsx', 'tsx/*']
 

@@ -3,6 +3,7 @@
  * they draw into a TTY; Ink and React are loaded only when the dashboard starts.
  */
 import type {TopSnapshot, TopSource} from '../../services/obs/top-model.js'
+import {installInkCompositor} from '../compositor.js'
 import {colorEnabled} from '../style.js'
 import {composeFrame, frameText} from './layout.js'
 import {INITIAL_VIEW, type ViewState} from './state.js'
@@ -38,7 +39,7 @@ export async function runTopDashboard(source: TopSource, options: TopDashboardOp
   try {
     // React picks its build when first loaded: the development one costs twice the CPU per frame.
     process.env.NODE_ENV ??= 'production'
-    const [{render}, {createElement}, {TopApp}] = await Promise.all([import('ink'), import('react'), import('./app.js')])
+    const [{render}, {createElement}, {TopApp}] = await Promise.all([import('ink'), import('react'), import('./app.js'), installInkCompositor()])
     if (alternateScreen) stdout.write(ENTER_ALTERNATE_SCREEN)
     const app = createElement(TopApp, {source, intervalMs: options.intervalMs, title: options.title ?? DEFAULT_TITLE, color: options.color ?? colorEnabled()})
     // Ctrl-C is a key like q: it quits through the same unmount.
