@@ -16,8 +16,8 @@
 //    is the share of one core the dashboard costs. Also the time of one frame composed as text
 //    (renderTopFrame, the layout without Ink), for reading the figure.
 //
-// Targets: >= 100,000 spans/s accepted; max gap between snapshots < 2 x interval; RSS < 300 MiB;
-// every accepted span counted; render < 10% of one core.
+// Targets: >= 100,000 spans/s offered and >= 99% of them accepted; max gap between snapshots
+// < 2 x interval; RSS < 300 MiB; every accepted span counted; render < 10% of one core.
 //
 //   node bench/top.js                    (after `npm run build`; npm run bench:top)
 //   node bench/top.js --check            exit 1 if a target is missed
@@ -44,7 +44,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const INTERVAL_MS = 250
 const SERVICES = 50
 const ROUTES = 20
-const TARGETS = {rate: 100_000, maxGapMs: 2 * INTERVAL_MS, rssMiB: 300, renderShare: 0.1}
+// The receiver keeps up when it accepts what is offered: the senders' pace, less the last answers'
+// time in flight, so within 1% of it.
+const TARGETS = {rate: 100_000, keptUp: 0.99, maxGapMs: 2 * INTERVAL_MS, rssMiB: 300, renderShare: 0.1}
 
 if (!isMainThread) await sender(workerData)
 else if (process.argv.includes('--render-child')) await renderChild(process.argv.includes('--idle'))
@@ -58,7 +60,7 @@ async function sender({url, batches, connections, spansPerSecond, batchSize, unt
   const agent = new Agent({keepAlive: true, maxSockets: connections})
   const bodies = batches.map((batch) => Buffer.from(batch))
   const target = new URL('/v1/traces', url)
-  const counts = {ok: 0, throttled: 0, failed: 0}
+  const counts = {ok: 0, throttled: 0, failed: 0, failures: {}}
   const period = (1000 * batchSize) / spansPerSecond
   let next = performance.now()
   let sent = 0
@@ -66,9 +68,9 @@ async function sender({url, batches, connections, spansPerSecond, batchSize, unt
     const req = request(target, {method: 'POST', agent, headers: {'content-type': 'application/x-protobuf', 'content-length': body.length}}, (res) => {
       res.resume()
       res.on('end', () => resolve(res.statusCode))
-      res.on('error', () => resolve(0))
+      res.on('error', (error) => resolve(`response ${error.code ?? error.message}`))
     })
-    req.on('error', () => resolve(0))
+    req.on('error', (error) => resolve(`request ${error.code ?? error.message}`))
     req.end(body)
   })
   const loop = async () => {
@@ -81,7 +83,10 @@ async function sender({url, batches, connections, spansPerSecond, batchSize, unt
       const status = await post(bodies[sent++ % bodies.length])
       if (status === 200) counts.ok++
       else if (status === 503) counts.throttled++
-      else counts.failed++
+      else {
+        counts.failed++
+        counts.failures[status] = (counts.failures[status] ?? 0) + 1
+      }
     }
   }
 
@@ -334,6 +339,8 @@ async function main() {
   const shownRate = last?.totals.rate ?? 0
   await Promise.all(workers.map((worker) => worker.terminate()))
   const counts = results.reduce((sum, r) => ({ok: sum.ok + r.ok, throttled: sum.throttled + r.throttled, failed: sum.failed + r.failed}), {ok: 0, throttled: 0, failed: 0})
+  const failures = {}
+  for (const r of results) for (const [reason, n] of Object.entries(r.failures)) failures[reason] = (failures[reason] ?? 0) + n
   // Over the time the senders sent (thread start-up left out).
   const sendingSeconds = Math.max(...results.map((r) => r.elapsedMs)) / 1000
   const accepted = counts.ok * batchSize
@@ -361,8 +368,9 @@ async function main() {
   const acceptedRate = accepted / sendingSeconds
   const maxGap = Math.max(...gapsDuringLoad)
   const rows = [
-    ['spans accepted per second', `${Math.round(acceptedRate).toLocaleString('en-US')}`, `>= ${TARGETS.rate.toLocaleString('en-US')}`, acceptedRate >= TARGETS.rate],
-    ['requests answered 503 (queue full)', `${counts.throttled} of ${(counts.ok + counts.throttled).toLocaleString('en-US')}`, 'bounded queue', counts.failed === 0],
+    ['spans accepted per second', `${Math.round(acceptedRate).toLocaleString('en-US')} of ${rate.toLocaleString('en-US')} offered`, `>= ${TARGETS.keptUp * 100}% of >= ${TARGETS.rate.toLocaleString('en-US')}`, rate >= TARGETS.rate && acceptedRate >= TARGETS.keptUp * rate],
+    ['requests answered 503 (queue full)', `${counts.throttled} of ${(counts.ok + counts.throttled + counts.failed).toLocaleString('en-US')}`, 'bounded queue', true],
+    ['requests failed (no answer, or not 200/503)', counts.failed === 0 ? '0' : `${counts.failed}: ${Object.entries(failures).map(([reason, n]) => `${n} x ${reason}`).join(', ')}`, '0', counts.failed === 0],
     ['rate shown in the last snapshot under load', `${Math.round(shownRate).toLocaleString('en-US')} spans/s (sliding 1-minute window)`, '', true],
     ['spans counted / accepted', `${counted.toLocaleString('en-US')} / ${accepted.toLocaleString('en-US')} (after ${Math.round(drainMs)} ms)`, 'all', counted === accepted],
     ['snapshots printed', `${gapsDuringLoad.length + 1} in ${loadSeconds.toFixed(0)} s`, `1 per ${INTERVAL_MS} ms`, true],
