@@ -159,8 +159,9 @@ describe('the dashboard through the installed compositor', () => {
     app.stdin.write('j')
     await vi.waitFor(() => expect(app.lastFrame()).toContain('\u001B[7m'), {timeout: 3000, interval: 5})
 
+    // How many frames Ink composes depends on its CI mode; the one with the selected row must be among them.
     const frames = seen.filter((output) => output.width === columns)
-    expect(frames.length).toBeGreaterThan(1)
+    expect(frames.some((output) => inkText(output).output.includes('\u001B[7m'))).toBe(true)
     for (const output of frames) {
       const composed = composeOutput(output, isNarrow)
       expect(composed).toBeDefined()
