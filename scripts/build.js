@@ -20,9 +20,11 @@ const commands = readdirSync('src/commands', {recursive: true, encoding: 'utf8'}
 
 // Libraries the benchmarks load from dist/ (bench/otlp-*.js, bench/top.js).
 const BENCH_LIBRARIES = ['src/lib/otlp/index.ts', 'src/lib/otlp/files.ts', 'src/lib/otlp/receiver.ts', 'src/ui/top/index.tsx']
+// Worker threads start from a file of their own.
+const WORKERS = ['src/lib/bundle/gzip-worker.ts']
 
 await build({
-  entryPoints: ['src/run.ts', ...commands, ...BENCH_LIBRARIES],
+  entryPoints: ['src/run.ts', ...commands, ...BENCH_LIBRARIES, ...WORKERS],
   outdir: staging,
   outbase: 'src',
   chunkNames: 'chunks/[name]-[hash]',

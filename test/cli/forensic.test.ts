@@ -1,10 +1,11 @@
 import {execFileSync} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {gunzipSync, gzipSync} from 'node:zlib'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
+import {OFF_THREAD_MIN_BYTES} from '../../src/lib/bundle/gzip-thread.js'
 import {projectRoot, runCli, scratchDir, spawnCli} from '../helpers/cli.js'
 
 let home: {path: string; cleanup: () => void}
@@ -29,7 +30,7 @@ async function createBundle(out = 'case-42.tgz', extra: string[] = []) {
 }
 
 /** Rewrites one content file inside a bundle with GNU tar, keeping the old manifest and signature. */
-function tamper(bundle: string, path: string, content: string): string {
+function tamper(bundle: string, path: string, content: string | Uint8Array): string {
   const dir = at('tamper')
   mkdirSync(dir, {recursive: true})
   execFileSync('tar', ['-xzf', bundle, '-C', dir])
@@ -232,6 +233,31 @@ describe('long work', () => {
     expect(status).toBe(130)
     expect(stderr).toContain('Interrupted (SIGINT); nothing was left half-written.')
     expect(readdirSync(home.path).filter((name) => name.includes('big.tgz'))).toEqual([])
+  })
+
+  it('verifies and extracts a bundle large enough to be gunzipped on a second thread, and finds one changed byte in it', async () => {
+    mkdirSync(at('large'))
+    const capture = randomBytes(40 << 20)
+    writeFileSync(at('large', 'capture.pcap'), capture)
+    writeFileSync(at('large', 'notes.txt'), 'capture of case 7\n')
+    const created = await stella(['forensic', 'snapshot', 'create', '--from', 'large', '--key', 'keys/platform.pem', '--case', 'c-7', '--kind', 'job', '--out', 'large.tgz'])
+    expect(created.status).toBe(0)
+    expect(readFileSync(at('large.tgz')).length).toBeGreaterThan(OFF_THREAD_MIN_BYTES)
+
+    const verified = await stella(['forensic', 'verify', 'large.tgz', '--key', 'keys/platform.pub.pem', '--extract', 'out'])
+    expect(verified.stderr).toBe('')
+    expect(verified.status).toBe(0)
+    expect(verified.stdout).toContain('VERIFIED: every check passed')
+    expect(readFileSync(at('out', 'capture.pcap')).equals(capture)).toBe(true)
+    expect(readFileSync(at('out', 'notes.txt'), 'utf8')).toBe('capture of case 7\n')
+
+    const altered = Buffer.from(capture)
+    altered[20 << 20] = altered[20 << 20]! ^ 0x01
+    const bad = tamper(at('large.tgz'), 'capture.pcap', altered)
+    const r = await stella(['forensic', 'verify', bad, '--key', 'keys/platform.pub.pem', '--extract', 'out-bad'])
+    expect(r.status).toBe(1)
+    expect(r.stdout).toContain(`  ✗ files       capture.pcap differs: SHA-256 ${createHash('sha256').update(altered).digest('hex').slice(0, 16)}…, ${createHash('sha256').update(capture).digest('hex').slice(0, 16)}… expected`)
+    expect(readdirSync(at('out-bad'))).toEqual([])
   })
 
   it('shows a progress bar on a terminal after a second, never under --json', async () => {

@@ -43,9 +43,12 @@ const NOT_GZIP_REMEDY = 'An evidence bundle is a gzip-compressed tar file (.tar.
 export class GzipFormatError extends InputError {
   declare readonly code: GzipErrorCode
   readonly offset?: number
+  /** The message without the offset, as the constructor was given it. */
+  readonly detail: string
 
   constructor(code: GzipErrorCode, message: string, offset?: number) {
     super(code, offset === undefined ? message : `${message} (gzip offset ${offset})`, {remedy: code === 'NOT_GZIP' ? NOT_GZIP_REMEDY : REMEDY})
+    this.detail = message
     if (offset !== undefined) this.offset = offset
   }
 }

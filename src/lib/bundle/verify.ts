@@ -11,6 +11,7 @@ import {isStellaError} from '../errors.js'
 import {toHex} from '../encoding.js'
 import {FileLedger} from './file-ledger.js'
 import {GzipFormatError, gunzipSingleMember} from './gzip.js'
+import {type BundleFile, gunzipFile, isBundleFile} from './gzip-thread.js'
 import {scanManifest} from './manifest-scan.js'
 import {
   ENVELOPE_NAME,
@@ -56,7 +57,7 @@ type ManifestSummary = Omit<Manifest, 'files'> & {fileCount: number; totalBytes:
 
 const EMPTY_SHA256 = hash('sha256', new Uint8Array(0), 'buffer')
 
-export async function verifyBundle(source: AsyncIterable<Uint8Array>, options: VerifyOptions): Promise<VerifyReport> {
+export async function verifyBundle(source: AsyncIterable<Uint8Array> | BundleFile, options: VerifyOptions): Promise<VerifyReport> {
   const scan = new BundleScan(options)
   await scan.read(source)
   return scan.report()
@@ -110,7 +111,7 @@ class BundleScan {
     this.#listLimit = options.listLimit ?? 100
   }
 
-  async read(source: AsyncIterable<Uint8Array>): Promise<void> {
+  async read(source: AsyncIterable<Uint8Array> | BundleFile): Promise<void> {
     const sink = this.#options.contentSink
     const parser = new TarParser({
       entry: (entry) => this.#beginEntry(entry),
@@ -118,7 +119,9 @@ class BundleScan {
       entryEnd: () => this.#endEntry(),
     })
     try {
-      const chunks = gunzipSingleMember(source, {onCompressedBytes: (total) => (this.#compressedBytes = total)})
+      const gunzipOptions = {onCompressedBytes: (total: number) => (this.#compressedBytes = total)}
+      // Chunks from a file may be views of a reused buffer: everything below copies what it keeps.
+      const chunks = isBundleFile(source) ? gunzipFile(source, gunzipOptions) : gunzipSingleMember(source, gunzipOptions)
       for await (const chunk of chunks) {
         parser.write(chunk)
         if (sink) await sink.flush()

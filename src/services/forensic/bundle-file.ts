@@ -6,10 +6,13 @@ import {fsErrorReason} from '../../lib/fs/reason.js'
 import {type Ed25519PublicKey, readPublicKeyFile} from '../../lib/keys/index.js'
 
 export interface BundleSource {
+  /** The bundle's bytes; for a file, opened when first iterated. */
   stream: AsyncIterable<Uint8Array>
   /** Compressed size when known (a file), for progress. */
   size: number
   name: string
+  /** The path, for a file (not standard input). */
+  file?: string
 }
 
 /** A bundle file, or standard input for `-`. Unreadable files are input errors (exit 3), not verification failures. */
@@ -27,7 +30,8 @@ export function openBundle(path: string): BundleSource {
     })
   }
 
-  return {stream: createReadStream(path, {highWaterMark: 1 << 20}), size, name: path}
+  const stream = {[Symbol.asyncIterator]: () => createReadStream(path, {highWaterMark: 1 << 20})[Symbol.asyncIterator]()}
+  return {stream, size, name: path, file: path}
 }
 
 /** A bundle whose archive could not be read by a command that does not verify (show, prove). */

@@ -25,7 +25,7 @@ export async function verifyBundleFile(input: VerifyInput): Promise<VerifyOutcom
   const extraction = input.extractDir === undefined ? undefined : await startExtraction(input.extractDir)
   let report: VerifyReport
   try {
-    report = await verifyBundle(source.stream, {
+    report = await verifyBundle(source.file === undefined ? source.stream : {file: source.file, size: source.size}, {
       trustedKeys,
       threshold: input.threshold,
       ...(extraction ? {contentSink: extraction.sink} : {}),
