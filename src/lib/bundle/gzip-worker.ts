@@ -23,7 +23,8 @@ port.on('message', (slot: number) => {
 })
 
 const post = (message: WorkerMessage): void => port.postMessage(message)
-const PIECE_SIZE = 4 << 20
+// 2 MiB: 4 MiB pieces were faster still, but put 4 GiB bundles over 200 MiB of peak RSS.
+const PIECE_SIZE = 2 << 20
 
 async function run(): Promise<void> {
   let compressedBytes = 0
