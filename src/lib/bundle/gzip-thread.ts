@@ -1,19 +1,20 @@
 /**
  * Gunzipping a bundle file on a second thread, for large bundles.
  *
- * The worker (`gzip-worker.ts`) reads the file and runs the same strict single-member decoder
- * as `gunzipSingleMember`; only where the work happens differs. The main thread is left with
- * what only it can do (tar parsing and SHA-256 of every content byte), while reading, inflating
- * and the CRC-32 happen beside it. The decompressed bytes come back through a ring of shared
- * 1 MiB slots: nothing is copied on the main thread, and no buffer is allocated there per chunk,
- * so a verify of gigabytes does not keep the main thread's garbage collector busy either.
+ * The worker (`gzip-worker.ts`) reads the file and decodes it with `gunzipFdSync`: the same
+ * header parser and end checks as `gunzipSingleMember`, the same errors; only where the work
+ * happens differs. The main thread is left with what only it can do (tar parsing and SHA-256 of
+ * every content byte), while reading, inflating and the CRC-32 happen beside it. The worker
+ * inflates straight into a ring of shared 1 MiB slots: no buffer is allocated per chunk on either
+ * thread and nothing is copied, so memory stays flat however large the bundle.
  */
-import {createReadStream, existsSync} from 'node:fs'
+import {closeSync, createReadStream, existsSync, openSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 
 import {type GunzipOptions, type GzipErrorCode, GzipFormatError, gunzipSingleMember} from './gzip.js'
+import {syncInflateAvailable} from './gzip-sync.js'
 
 /** A bundle on disk: the worker can read it itself. */
 export interface BundleFile {
@@ -30,8 +31,11 @@ const SLOT_SIZE = 1 << 20
 const SLOTS = 8
 
 export interface GunzipWorkerData {
-  path: string
+  /** Opened here, so the main thread closes it whatever becomes of the worker. */
+  fd: number
   ring: SharedArrayBuffer
+  /** One Int32: how many slots the main thread has finished with. */
+  freed: SharedArrayBuffer
   slotSize: number
 }
 
@@ -40,10 +44,10 @@ export type SerializedError =
   | {kind: 'system'; message: string; code: string; errno?: number; syscall?: string; path?: string}
   | {kind: 'other'; name: string; message: string}
 
-/** Worker to main thread. The main thread answers each chunk with its slot number once it is done with it. */
+/** Worker to main thread. Slots are handed over and freed in ring order; freeing counts up `freed`. */
 export type WorkerMessage =
   | {type: 'chunk'; slot: number; length: number; compressedBytes: number}
-  | {type: 'end'}
+  | {type: 'end'; compressedBytes: number}
   | {type: 'error'; error: SerializedError}
 
 export function isBundleFile(source: unknown): source is BundleFile {
@@ -56,15 +60,18 @@ export function isBundleFile(source: unknown): source is BundleFile {
  * consumer asks for the next chunk, so a consumer must copy what it keeps.
  */
 export function gunzipFile(file: BundleFile, options: GunzipOptions = {}): AsyncGenerator<Uint8Array> {
-  const script = file.size >= OFF_THREAD_MIN_BYTES ? workerScript() : undefined
+  const script = file.size >= OFF_THREAD_MIN_BYTES && syncInflateAvailable() ? workerScript() : undefined
   if (script === undefined) return gunzipSingleMember(createReadStream(file.file, {highWaterMark: SLOT_SIZE}), options)
   return gunzipInWorker(script, file.file, options)
 }
 
 async function* gunzipInWorker(script: string, path: string, options: GunzipOptions): AsyncGenerator<Uint8Array> {
+  const fd = openSync(path, 'r')
   const ring = new SharedArrayBuffer(SLOT_SIZE * SLOTS)
-  const workerData: GunzipWorkerData = {path, ring, slotSize: SLOT_SIZE}
-  const worker = new Worker(script, {workerData})
+  const freed = new SharedArrayBuffer(4)
+  const freedCount = new Int32Array(freed)
+  const workerData: GunzipWorkerData = {fd, ring, freed, slotSize: SLOT_SIZE}
+  let worker: Worker | undefined
   const inbox: WorkerMessage[] = []
   let failure: unknown
   let wake: (() => void) | undefined
@@ -74,20 +81,21 @@ async function* gunzipInWorker(script: string, path: string, options: GunzipOpti
     resolve?.()
   }
 
-  worker.on('message', (message: WorkerMessage) => {
-    inbox.push(message)
-    notify()
-  })
-  worker.on('error', (error) => {
-    failure ??= error
-    notify()
-  })
-  worker.on('exit', (code) => {
-    failure ??= new Error(`the decompression thread stopped (exit code ${code})`)
-    notify()
-  })
-
   try {
+    worker = new Worker(script, {workerData})
+    worker.on('message', (message: WorkerMessage) => {
+      inbox.push(message)
+      notify()
+    })
+    worker.on('error', (error) => {
+      failure ??= error
+      notify()
+    })
+    worker.on('exit', (code) => {
+      failure ??= new Error(`the decompression thread stopped (exit code ${code})`)
+      notify()
+    })
+
     for (;;) {
       const message = inbox.shift()
       if (message === undefined) {
@@ -96,14 +104,17 @@ async function* gunzipInWorker(script: string, path: string, options: GunzipOpti
         continue
       }
 
-      if (message.type === 'end') return
       if (message.type === 'error') throw deserializeError(message.error)
       options.onCompressedBytes?.(message.compressedBytes)
+      if (message.type === 'end') return
       yield new Uint8Array(ring, message.slot * SLOT_SIZE, message.length)
-      worker.postMessage(message.slot)
+      Atomics.add(freedCount, 0, 1)
+      Atomics.notify(freedCount, 0)
     }
   } finally {
-    await worker.terminate()
+    // The worker is stopped before its file is closed: it never reads a closed (or reused) descriptor.
+    await worker?.terminate()
+    closeSync(fd)
   }
 }
 

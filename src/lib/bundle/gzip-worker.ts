@@ -1,61 +1,40 @@
 /**
- * The worker half of `gunzipFile` (gzip-thread.ts): reads the bundle file, decodes it with
- * `gunzipSingleMember`, and fills the shared ring slot by slot. A slot is handed to the main
- * thread when full (or at the end) and comes back when the main thread is done with it.
+ * The worker half of `gunzipFile` (gzip-thread.ts): decodes the bundle file with `gunzipFdSync`
+ * straight into the shared ring, slot after slot. This thread only ever blocks: on reads, in
+ * zlib, and in Atomics.wait until the main thread has finished with the oldest slot.
  */
-import {createReadStream} from 'node:fs'
 import {parentPort, workerData} from 'node:worker_threads'
 
-import {gunzipSingleMember} from './gzip.js'
 import {type GunzipWorkerData, type WorkerMessage, serializeError} from './gzip-thread.js'
+import {gunzipFdSync} from './gzip-sync.js'
 
-const {path, ring, slotSize} = workerData as GunzipWorkerData
+const {fd, ring, freed, slotSize} = workerData as GunzipWorkerData
 const port = parentPort!
-const bytes = new Uint8Array(ring)
-const freeSlots = Array.from({length: ring.byteLength / slotSize}, (_, slot) => slot)
-let slotFreed: (() => void) | undefined
-
-port.on('message', (slot: number) => {
-  freeSlots.push(slot)
-  const resolve = slotFreed
-  slotFreed = undefined
-  resolve?.()
-})
-
+const slots = ring.byteLength / slotSize
+/** How many slots the main thread has finished with, counted up forever; slots go round in order. */
+const freedCount = new Int32Array(freed)
 const post = (message: WorkerMessage): void => port.postMessage(message)
-// 2 MiB: 4 MiB pieces were faster still, but put 4 GiB bundles over 200 MiB of peak RSS.
+// Larger reads than in-thread: fewer calls into zlib and the file system.
 const PIECE_SIZE = 2 << 20
 
-async function run(): Promise<void> {
-  let compressedBytes = 0
-  let slot = -1
-  let filled = 0
-  const handOver = (): void => {
-    post({type: 'chunk', slot, length: filled, compressedBytes})
-    slot = -1
-    filled = 0
-  }
-
-  // Larger pieces than in-thread: fewer trips through zlib's stream plumbing, which runs on this thread.
-  const source = createReadStream(path, {highWaterMark: PIECE_SIZE})
-  for await (const chunk of gunzipSingleMember(source, {chunkSize: PIECE_SIZE, onCompressedBytes: (total) => (compressedBytes = total)})) {
-    for (let at = 0; at < chunk.length;) {
-      if (slot < 0) {
-        while (freeSlots.length === 0) await new Promise<void>((resolve) => (slotFreed = resolve))
-        slot = freeSlots.shift()!
+let handedOver = 0
+try {
+  const compressedBytes = gunzipFdSync(fd, PIECE_SIZE, {
+    next() {
+      for (;;) {
+        const done = Atomics.load(freedCount, 0)
+        if (handedOver - done < slots) break
+        Atomics.wait(freedCount, 0, done)
       }
 
-      const n = Math.min(slotSize - filled, chunk.length - at)
-      bytes.set(chunk.subarray(at, at + n), slot * slotSize + filled)
-      filled += n
-      at += n
-      if (filled === slotSize) handOver()
-    }
-  }
-
-  if (filled > 0) handOver()
-  post({type: 'end'})
+      return new Uint8Array(ring, (handedOver % slots) * slotSize, slotSize)
+    },
+    filled(length, compressedBytes) {
+      post({type: 'chunk', slot: handedOver % slots, length, compressedBytes})
+      handedOver += 1
+    },
+  })
+  post({type: 'end', compressedBytes})
+} catch (error) {
+  post({type: 'error', error: serializeError(error)})
 }
-
-run().catch((error: unknown) => post({type: 'error', error: serializeError(error)}))
-

@@ -67,7 +67,7 @@ const READ_AHEAD = 4 << 20
 const WRITE_AHEAD = 2 << 20
 const TRAILER_SIZE = 8
 /** The trailer and two more bytes: enough to tell a second member (1f 8b) from other trailing bytes. */
-const TAIL_WANTED = TRAILER_SIZE + 2
+export const TAIL_WANTED = TRAILER_SIZE + 2
 
 const ID1 = 0x1f
 const ID2 = 0x8b
@@ -94,7 +94,7 @@ const STEP_NAMES: Record<HeaderStep, string> = {
 const hex = (byte: number): string => byte.toString(16).padStart(2, '0')
 
 /** The member header, parsed byte by byte as it arrives; names and comments are skipped, never buffered. */
-class MemberHeader {
+export class MemberHeader {
   /** Header bytes taken so far; once done, the offset where the deflate data begins. */
   length = 0
   #step: HeaderStep = 'fixed'
@@ -270,6 +270,53 @@ function finished(stream: InflateRaw): Promise<void> {
   })
 }
 
+/** zlib's error for the deflate data, as a GzipFormatError when it is one; `read` is where the input ended. */
+export function inflateFailure(error: Error & {code?: string}, read: number): Error {
+  if (error.code === 'Z_DATA_ERROR') return new GzipFormatError('GZIP_CORRUPT', `the deflate data is corrupt: ${error.message}`)
+  if (error.code === 'Z_BUF_ERROR') return new GzipFormatError('GZIP_TRUNCATED', 'the input ends inside the deflate data', read)
+  return error
+}
+
+/** What follows the deflate data, and what the decoder counted. */
+export interface MemberEnd {
+  /** Offset of the trailer in the compressed input. */
+  trailerOffset: number
+  /** The bytes after the deflate data: up to TAIL_WANTED, fewer only where the input ended. */
+  tail: Uint8Array
+  /** Compressed bytes read in all. */
+  read: number
+  /** CRC-32 and length of the decompressed bytes. */
+  crc: number
+  size: number
+}
+
+/** The trailer's CRC-32 and size must match the data, and nothing may follow it. */
+export function checkMemberEnd({trailerOffset, tail, read, crc, size}: MemberEnd): void {
+  if (tail.length < TRAILER_SIZE) {
+    throw new GzipFormatError('GZIP_TRUNCATED', `the input ends inside the gzip trailer (${tail.length} of ${TRAILER_SIZE} bytes)`, read)
+  }
+
+  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength)
+  const storedCrc = view.getUint32(0, true)
+  if (storedCrc !== crc) {
+    throw new GzipFormatError('GZIP_CRC_MISMATCH', `the trailer's CRC-32 is ${storedCrc.toString(16).padStart(8, '0')}, the data's is ${crc.toString(16).padStart(8, '0')}`, trailerOffset)
+  }
+
+  const storedSize = view.getUint32(4, true)
+  if (storedSize !== size % 2 ** 32) {
+    throw new GzipFormatError('GZIP_SIZE_MISMATCH', `the trailer's size is ${storedSize} (mod 2^32), the data is ${size} bytes`, trailerOffset + 4)
+  }
+
+  if (tail.length > TRAILER_SIZE) {
+    const afterOffset = trailerOffset + TRAILER_SIZE
+    if (tail.length >= TRAILER_SIZE + 2 && tail[TRAILER_SIZE] === ID1 && tail[TRAILER_SIZE + 1] === ID2) {
+      throw new GzipFormatError('GZIP_SECOND_MEMBER', 'a second gzip member follows the first; a bundle is exactly one member', afterOffset)
+    }
+
+    throw new GzipFormatError('GZIP_TRAILING_BYTES', `bytes follow the gzip trailer (the first is 0x${hex(tail[TRAILER_SIZE]!)})`, afterOffset)
+  }
+}
+
 /**
  * The state shared by the two halves: a feeder task that reads the source, parses the header
  * and writes deflate data to inflate, and the generator that hands inflate's output on.
@@ -354,41 +401,18 @@ class MemberDecoder {
 
   throwIfFailed(): void {
     if (this.#feedError !== undefined) throw this.#feedError
-    const error = this.#inflateError as (Error & {code?: string}) | undefined
-    if (error === undefined) return
-    if (error.code === 'Z_DATA_ERROR') throw new GzipFormatError('GZIP_CORRUPT', `the deflate data is corrupt: ${error.message}`)
-    if (error.code === 'Z_BUF_ERROR') throw new GzipFormatError('GZIP_TRUNCATED', 'the input ends inside the deflate data', this.#read)
-    throw error
+    if (this.#inflateError !== undefined) throw inflateFailure(this.#inflateError, this.#read)
   }
 
   /** After the output ended and the feeder finished: the trailer, then the end of the input. */
   checkTrailer(): void {
-    const trailerOffset = this.#header.length + (this.#deflateEnd < 0 ? this.#written : this.#deflateEnd)
-    const tail = this.#tail
-    if (this.#tailLength < TRAILER_SIZE) {
-      throw new GzipFormatError('GZIP_TRUNCATED', `the input ends inside the gzip trailer (${this.#tailLength} of ${TRAILER_SIZE} bytes)`, this.#read)
-    }
-
-    const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength)
-    const storedCrc = view.getUint32(0, true)
-    if (storedCrc !== this.#crc) {
-      throw new GzipFormatError('GZIP_CRC_MISMATCH', `the trailer's CRC-32 is ${storedCrc.toString(16).padStart(8, '0')}, the data's is ${this.#crc.toString(16).padStart(8, '0')}`, trailerOffset)
-    }
-
-    const storedSize = view.getUint32(4, true)
-    const size = this.#size % 2 ** 32
-    if (storedSize !== size) {
-      throw new GzipFormatError('GZIP_SIZE_MISMATCH', `the trailer's size is ${storedSize} (mod 2^32), the data is ${this.#size} bytes`, trailerOffset + 4)
-    }
-
-    if (this.#tailLength > TRAILER_SIZE) {
-      const afterOffset = trailerOffset + TRAILER_SIZE
-      if (this.#tailLength >= TRAILER_SIZE + 2 && tail[TRAILER_SIZE] === ID1 && tail[TRAILER_SIZE + 1] === ID2) {
-        throw new GzipFormatError('GZIP_SECOND_MEMBER', 'a second gzip member follows the first; a bundle is exactly one member', afterOffset)
-      }
-
-      throw new GzipFormatError('GZIP_TRAILING_BYTES', `bytes follow the gzip trailer (the first is 0x${hex(tail[TRAILER_SIZE]!)})`, afterOffset)
-    }
+    checkMemberEnd({
+      trailerOffset: this.#header.length + (this.#deflateEnd < 0 ? this.#written : this.#deflateEnd),
+      tail: this.#tail.subarray(0, this.#tailLength),
+      read: this.#read,
+      crc: this.#crc,
+      size: this.#size,
+    })
   }
 
   /** Stops everything: the consumer left early, or decoding failed. */
