@@ -631,6 +631,16 @@ describe('verifyBundle: container hardening (crafted archives)', () => {
     expect(report.checks[2]).toMatchObject({status: 'skipped', reason: 'CONTAINER_UNREADABLE'})
   })
 
+  it.each([
+    [ROOT, 1025, {merkle: 'failed:ROOT_FILE_MISSING'}],
+    [ENVELOPE, 16 * 1024 * 1024 + 1, {statement: 'failed:ENVELOPE_MISSING', signatures: 'failed:ENVELOPE_MISSING'}],
+  ] as const)('%s of %i bytes, one over its limit, arriving over many chunks: container RESERVED_TOO_LARGE, once', async (name, size, others) => {
+    const members = craftedMembers(base, [...RESERVED.filter((reserved) => reserved !== name), ...Object.keys(CONTENT)])
+    const report = await expectContainerFailure(archiveFile(craft.gzip(craft.tar([craft.file(name, Buffer.alloc(size, 0x20)), ...members]))), 'RESERVED_TOO_LARGE', others, name)
+    expect(report.container.problemCount).toBe(1)
+    expect(report.container.problems[0]!.message).toBe(`${name} is larger than ${size - 1} bytes`)
+  })
+
   const nothingRead = {
     manifest: 'failed:MANIFEST_MISSING',
     files: 'skipped:NO_MANIFEST',

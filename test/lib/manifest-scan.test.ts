@@ -7,7 +7,7 @@ import {createHash} from 'node:crypto'
 
 import {describe, expect, it} from 'vitest'
 
-import {type CompactFileList} from '../../src/lib/bundle/file-ledger.js'
+import {type CompactFileList, FileListBuilder} from '../../src/lib/bundle/file-ledger.js'
 import {type Manifest, parseManifest} from '../../src/lib/bundle/manifest.js'
 import {scanManifest} from '../../src/lib/bundle/manifest-scan.js'
 import {seededRandom} from '../helpers/random.js'
@@ -108,5 +108,42 @@ describe('scanManifest', () => {
 
     // Flips inside string values keep many manifests valid; those the scanner must answer itself.
     expect(answered).toBeGreaterThan(100)
+  })
+})
+
+describe('the file list the scanner fills', () => {
+  it('is sized from the manifest: 5,000 files as stella writes them, collected without growing or copying', () => {
+    const paths = Array.from({length: 5000}, (_, i) => `small/d${i % 97}/f-${i}-${'é'.repeat(i % 5)}.json`)
+    const scanned = scanManifest(Buffer.from(`${JSON.stringify(manifestObject(paths), null, 2)}\n`))!
+    const list = scanned.files.finish()
+    const pathBytes = paths.reduce((sum, path) => sum + Buffer.byteLength(path), 0)
+    expect(list.count).toBe(5000)
+    expect(list.pathBytes.length).toBe(pathBytes)
+    // Each array is a view of the one buffer allocated at the start, with no slack beyond one entry.
+    expect(list.pathBytes.buffer.byteLength).toBe(pathBytes)
+    expect(list.digests.buffer.byteLength).toBe(5001 * 32)
+    expect(list.sizes.buffer.byteLength).toBe(5001 * 8)
+    expect(list.pathStart.buffer.byteLength).toBe(5001 * 4)
+  })
+
+  it('grows past a capacity that was too small, and copies out of one far too large', () => {
+    const files = Array.from({length: 300}, (_, i) => ({path: `f/${i}-😀`, size: i, sha256: sha(String(i))}))
+    for (const capacity of [{files: 0, pathBytes: 0}, {files: 10, pathBytes: 100}, {files: 100_000, pathBytes: 1 << 20}]) {
+      const builder = new FileListBuilder(capacity)
+      for (const file of files) builder.add(file.path, file.size, file.sha256)
+      const list = builder.finish()
+      expect(filesOf(list)).toEqual(files)
+      expect(list.pathBytes.buffer.byteLength).toBeLessThan(2 * list.pathBytes.length + 64)
+      expect(list.digests.buffer.byteLength).toBeLessThan(2 * 300 * 32 + 64)
+    }
+  })
+
+  it('fills a buffer to its last byte with a multi-byte path, without doubling it', () => {
+    const path = 'ü'.repeat(20)
+    const builder = new FileListBuilder({files: 1, pathBytes: 40})
+    builder.add(path, 1, sha('x'))
+    const list = builder.finish()
+    expect(Buffer.from(list.pathBytes).toString()).toBe(path)
+    expect(list.pathBytes.buffer.byteLength).toBe(40)
   })
 })

@@ -37,21 +37,40 @@ export interface CompactFileList {
   digests: Uint8Array
 }
 
-/** Collects a manifest's files one at a time into a CompactFileList (arrays grow by doubling). */
+/** How much a FileListBuilder should expect: a good guess spares the copies of growing, and the slack. */
+export interface FileListCapacity {
+  files: number
+  pathBytes: number
+}
+
+/** Collects a manifest's files one at a time into a CompactFileList (arrays grow by doubling past the capacity). */
 export class FileListBuilder {
   #count = 0
-  #pathBytes: Uint8Array = new Uint8Array(64 * 1024)
+  #pathBytes: Uint8Array
   #pathEnd = 0
-  #pathStart = new Uint32Array(1024)
-  #sizes = new Float64Array(1024)
-  #digests: Uint8Array = new Uint8Array(1024 * 32)
+  #pathStart: Uint32Array
+  #sizes: Float64Array
+  #digests: Uint8Array
   #totalBytes = 0
+
+  constructor(capacity: FileListCapacity = {files: 1023, pathBytes: 64 * 1024}) {
+    // One more path start than files: finish() puts the end of the last path there.
+    const entries = Math.max(1, capacity.files + 1)
+    this.#pathBytes = new Uint8Array(Math.max(16, capacity.pathBytes))
+    this.#pathStart = new Uint32Array(entries)
+    this.#sizes = new Float64Array(entries)
+    this.#digests = new Uint8Array(entries * 32)
+  }
 
   /** `sha256` must already be checked to be 64 lowercase hex digits. */
   add(path: string, size: number, sha256: string): void {
     if (this.#count + 1 >= this.#pathStart.length) this.#growEntries()
-    const maxLength = path.length * 3
-    while (this.#pathEnd + maxLength > this.#pathBytes.length) this.#pathBytes = grown(this.#pathBytes, this.#pathBytes.length * 2)
+    // Up to 3 UTF-8 bytes per UTF-16 unit; measured exactly only near the end of the buffer.
+    if (this.#pathEnd + path.length * 3 > this.#pathBytes.length) {
+      const needed = this.#pathEnd + Buffer.byteLength(path, 'utf8')
+      while (needed > this.#pathBytes.length) this.#pathBytes = grown(this.#pathBytes, this.#pathBytes.length * 2)
+    }
+
     this.#pathStart[this.#count] = this.#pathEnd
     this.#pathEnd += Buffer.from(this.#pathBytes.buffer, this.#pathBytes.byteOffset, this.#pathBytes.length).write(path, this.#pathEnd, 'utf8')
     this.#sizes[this.#count] = size
@@ -68,15 +87,16 @@ export class FileListBuilder {
     return this.#totalBytes
   }
 
+  /** The list; arrays filled (nearly) to capacity are handed on as they are rather than copied. */
   finish(): CompactFileList {
     const count = this.#count
     this.#pathStart[count] = this.#pathEnd
     return {
       count,
-      pathBytes: this.#pathBytes.slice(0, this.#pathEnd),
-      pathStart: this.#pathStart.slice(0, count + 1),
-      sizes: this.#sizes.slice(0, count),
-      digests: this.#digests.slice(0, count * 32),
+      pathBytes: fitted(this.#pathBytes, this.#pathEnd),
+      pathStart: fitted(this.#pathStart, count + 1),
+      sizes: fitted(this.#sizes, count),
+      digests: fitted(this.#digests, count * 32),
     }
   }
 
@@ -90,6 +110,11 @@ export class FileListBuilder {
     this.#sizes = sizes
     this.#digests = grown(this.#digests, entries * 32)
   }
+}
+
+/** The first `length` elements: a view when little would be wasted, else a copy. */
+function fitted<T extends Uint8Array | Uint32Array | Float64Array>(array: T, length: number): T {
+  return (array.length - length <= array.length / 16 ? array.subarray(0, length) : array.slice(0, length)) as T
 }
 
 function grown(bytes: Uint8Array, length: number): Uint8Array {

@@ -9,7 +9,7 @@
  */
 import {isUtf8} from 'node:buffer'
 
-import {FileListBuilder} from './file-ledger.js'
+import {type FileListCapacity, FileListBuilder} from './file-ledger.js'
 import {type Manifest, checkManifestHead, checkManifestMerkle, parseFileEntry} from './manifest.js'
 import {compareUtf8} from './paths.js'
 
@@ -38,10 +38,11 @@ export function scanManifest(bytes: Uint8Array): ScannedManifest | undefined {
 class ManifestScanner {
   readonly #bytes: Buffer
   #at = 0
-  readonly #files = new FileListBuilder()
+  readonly #files: FileListBuilder
 
   constructor(bytes: Buffer) {
     this.#bytes = bytes
+    this.#files = new FileListBuilder(expectedCapacity(bytes))
   }
 
   scan(): ScannedManifest {
@@ -210,4 +211,26 @@ class ManifestScanner {
       this.#at += 1
     }
   }
+}
+
+const PATH_KEY = Buffer.from('"path"')
+
+/**
+ * The file count and path bytes a manifest will need, from a quick look for its "path" keys and
+ * the string after each. Only a guess (a "path" key elsewhere counts too), good for sizing.
+ */
+function expectedCapacity(bytes: Buffer): FileListCapacity {
+  let files = 0
+  let pathBytes = 0
+  for (let at = bytes.indexOf(PATH_KEY); at >= 0; at = bytes.indexOf(PATH_KEY, at)) {
+    files += 1
+    at += PATH_KEY.length
+    const open = bytes.indexOf(QUOTE, at)
+    const close = open < 0 ? -1 : bytes.indexOf(QUOTE, open + 1)
+    if (close < 0) break
+    pathBytes += close - open - 1
+    at = close + 1
+  }
+
+  return {files, pathBytes}
 }

@@ -75,7 +75,7 @@ class BundleScan {
   #tarBytes = 0
   #entries = 0
 
-  readonly #reserved = new Map<string, Uint8Array[]>()
+  readonly #reserved = new Map<string, Uint8Array>()
   /** manifest.json, once read whole: parsed, or why it could not be; its bytes are not kept. */
   #manifest?: {manifest: ManifestSummary; sha256: string} | {error: {message: string; code: string}}
   /** Checks content files against the manifest as they arrive, once it is known. */
@@ -103,7 +103,9 @@ class BundleScan {
     digest?: Uint8Array
     size: number
     extract: boolean
-    parts?: Uint8Array[]
+    tooLarge?: boolean
+    /** A reserved file's bytes, sized by its header; dropped once it proves too large. */
+    bytes?: Uint8Array
   }
 
   constructor(options: VerifyOptions) {
@@ -177,7 +179,10 @@ class BundleScan {
 
     if (!this.#lists(entry.pathBytes)) this.#filePaths.add(path)
     if (RESERVED_NAMES.includes(path)) {
-      this.#current = {path, kind: 'reserved', size: 0, extract: false, parts: []}
+      // Sized once from the header, not gathered in pieces and joined: a manifest of 40,000 files is
+      // several megabytes, and every copy of it stays in the process's peak memory.
+      const fits = entry.size <= RESERVED_LIMITS[path]!
+      this.#current = {path, kind: 'reserved', entrySize: entry.size, size: 0, extract: false, ...(fits ? {bytes: new Uint8Array(entry.size)} : {})}
       return
     }
 
@@ -202,21 +207,22 @@ class BundleScan {
     // Reserved files are small; keep their bytes (copied: the chunk is released after this pass).
     const limit = RESERVED_LIMITS[current.path]!
     if (current.size > limit) {
-      if (current.parts) this.#addProblem({code: 'RESERVED_TOO_LARGE', message: `${current.path} is larger than ${limit} bytes`, path: current.path})
-      current.parts = undefined
+      if (!current.tooLarge) this.#addProblem({code: 'RESERVED_TOO_LARGE', message: `${current.path} is larger than ${limit} bytes`, path: current.path})
+      current.tooLarge = true
+      current.bytes = undefined
       return
     }
 
-    current.parts?.push(Uint8Array.prototype.slice.call(chunk))
+    current.bytes?.set(chunk, current.size - chunk.length)
   }
 
   #endEntry(): void {
     const current = this.#current
     this.#current = undefined
     // A reserved file counts only when read whole: a truncated one is "not reached", not "malformed".
-    if (current?.kind === 'reserved' && current.parts) {
-      if (current.path === MANIFEST_NAME) this.#acceptManifest(current.parts)
-      else this.#reserved.set(current.path, current.parts)
+    if (current?.kind === 'reserved' && current.bytes && current.size === current.bytes.length) {
+      if (current.path === MANIFEST_NAME) this.#acceptManifest(current.bytes)
+      else this.#reserved.set(current.path, current.bytes)
     }
 
     if (!current || current.kind !== 'content') return
@@ -229,8 +235,7 @@ class BundleScan {
   }
 
   /** Parses manifest.json as soon as it is read, so the files after it are checked as they stream. */
-  #acceptManifest(parts: Uint8Array[]): void {
-    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+  #acceptManifest(bytes: Uint8Array): void {
     const sha256 = sha256Hex(bytes)
     const scanned = scanManifest(bytes)
     if (scanned) {
@@ -269,15 +274,6 @@ class BundleScan {
 
   #notFound(name: string): string {
     return this.#unreadable ? `${name} was not read whole before the archive became unreadable` : `the bundle has no ${name}`
-  }
-
-  /** The bytes of a reserved file, joined once and kept as one piece rather than as parts and a copy. */
-  #reservedBytes(name: string): Uint8Array | undefined {
-    const parts = this.#reserved.get(name)
-    if (parts === undefined) return undefined
-    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
-    this.#reserved.set(name, [bytes])
-    return bytes
   }
 
   /** Path conflicts only visible once every entry is known: aliases, and a file used as a directory. */
@@ -385,7 +381,7 @@ class BundleScan {
   }
 
   #checkMerkle(manifest: ManifestSummary | undefined, computedRoot: Uint8Array | undefined, report: VerifyReport, add: AddCheck): void {
-    const rootBytes = this.#reservedBytes(ROOT_NAME)
+    const rootBytes = this.#reserved.get(ROOT_NAME)
     const rootText = rootBytes === undefined ? undefined : Buffer.from(rootBytes).toString('latin1')
     report.merkle = {
       ...(manifest ? {treeSize: manifest.fileCount, manifestRoot: manifest.merkle.root} : {}),
@@ -411,7 +407,7 @@ class BundleScan {
   }
 
   #checkStatementAndSignatures(manifest: ManifestSummary | undefined, manifestDigest: string | undefined, report: VerifyReport, add: AddCheck): void {
-    const envelopeBytes = this.#reservedBytes(ENVELOPE_NAME)
+    const envelopeBytes = this.#reserved.get(ENVELOPE_NAME)
     if (envelopeBytes === undefined) {
       add('statement', 'failed', this.#notFound(ENVELOPE_NAME), 'ENVELOPE_MISSING')
       add('signatures', 'failed', `${this.#notFound(ENVELOPE_NAME)}, so nothing is signed`, 'ENVELOPE_MISSING')
