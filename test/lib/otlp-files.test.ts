@@ -321,6 +321,39 @@ describe('CaseInsensitiveSearch', () => {
       expect(search.indexIn(bytes, from, end), `${needle} in ${haystack} [${from}, ${end})`).toBe(naive(haystack, needle, from, end))
     }
   })
+
+  // Long inputs are searched in four lanes: every occurrence must still be found, first one first,
+  // wherever it falls (inside a lane, across the seam of two, at either end) and however many.
+  it.each([2, 3, 16, 32, 100])('finds every occurrence in long hex-like text, across lane seams, for a %i-byte text', (length) => {
+    const random = seededRandom(1000 + length)
+    const hex = '0123456789abcdefABCDEF'
+    const text = (n: number): string => Array.from({length: n}, () => hex[Math.floor(random() * hex.length)]!).join('')
+    for (let round = 0; round < 40; round++) {
+      const needle = text(length)
+      const size = 1100 + Math.floor(random() * 60_000)
+      const chars = [...text(size)]
+      const quarter = Math.floor((size - length + 1) / 4)
+      // Around each lane's start (offsets are window ends, so a window ending there starts length - 1 before).
+      const seams = [0, 1, 2, 3].map((lane) => lane * quarter)
+      const spots = [...seams.flatMap((seam) => [seam - length, seam - 1, seam, seam + 1].map((at) => at + length - 1 - Math.floor(random() * length))), Math.floor(random() * size), size - length]
+      for (const at of spots) {
+        if (at < 0 || at + length > size || random() < 0.4) continue
+        for (let i = 0; i < length; i++) chars[at + i] = random() < 0.5 ? needle[i]!.toUpperCase() : needle[i]!.toLowerCase()
+      }
+
+      const haystack = chars.join('')
+      const bytes = Buffer.from(haystack)
+      const search = new CaseInsensitiveSearch(needle)
+      const expected: number[] = []
+      for (let at = naive(haystack, needle, 0, size); at !== -1; at = naive(haystack, needle, at + 1, size)) expected.push(at)
+      const found: number[] = []
+      for (let at = search.indexIn(bytes, 0, size); at !== -1; at = search.indexIn(bytes, at + 1, size)) found.push(at)
+      expect(found, `${needle} (${size} bytes)`).toEqual(expected)
+      const from = Math.floor(random() * 100)
+      const end = size - Math.floor(random() * 100)
+      expect(search.indexIn(bytes, from, end)).toBe(naive(haystack, needle, from, end))
+    }
+  })
 })
 
 describe('the proto format (length-prefixed)', () => {
@@ -521,6 +554,23 @@ describe('reading', () => {
     const names = (await collect([dir])).map((m) => decodeTraces(m.format === 'proto' ? m.bytes : encodeTraceRequest(JSON.parse(Buffer.from(m.bytes).toString()).resourceSpans))[0]!.name)
     expect(names).toEqual(['a', 'b'])
     expect((await collect([b, a])).map((m) => m.source)).toEqual([b, a])
+  })
+
+  it('reads several large files through the same read buffers, each file its own bytes', async () => {
+    // Lines of ~100 KB, files of 9 and 6 MiB: many 4 MiB reads, and lines across every read boundary.
+    const lines = (traceId: string, count: number, letter: string): string[] => Array.from({length: count}, (_, i) => traceLine(i % 7 === 3 ? traceId : OTHER_TRACE, [`${letter}${i}`], letter.repeat(100_000 + i)))
+    const first = lines(TRACE, 90, 'x')
+    const second = lines(TRACE, 60, 'y')
+    const a = file('shared/a.jsonl', `${first.join('\n')}\n`)
+    const b = file('shared/b.jsonl', `${second.join('\n')}\n`)
+    const c = file('shared/c.jsonl', `${first.join('\n')}\n`)
+    for (const options of [undefined, {mustContain: mustContain(TRACE)}]) {
+      const together = summary(await collect([a, b, c], options))
+      const apart = [...summary(await collect([a], options)), ...summary(await collect([b], options)), ...summary(await collect([c], options))]
+      expect(together).toEqual(apart)
+      const wanted = (all: string[]): string[] => (options ? all.filter((line) => line.includes(TRACE)) : all)
+      expect(together.map((m) => m.content)).toEqual([...wanted(first), ...wanted(second), ...wanted(first)])
+    }
   })
 
   it('stops reading when the consumer stops', async () => {
