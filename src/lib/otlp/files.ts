@@ -13,8 +13,9 @@
  *   integer. A message that itself begins with the zstd or gzip magic was compressed on its own
  *   (the Collector's older `compression: zstd`) and may hold protobuf or OTLP/JSON.
  *
- * Files are read 4 MiB at a time into two buffers used in turn, so reading the next chunk overlaps
- * examining this one, and no fresh memory is touched per chunk; what is yielded is copied out.
+ * Files are read 1 MiB at a time (4 MiB when searching) into two buffers used in turn, so reading
+ * the next chunk overlaps examining this one, and no fresh memory is touched per chunk; what is
+ * yielded is copied out.
  * With `mustContain`, JSON lines are searched as raw bytes (one pass, any letter case) and only
  * the lines that hold the text are cut out, and protobuf messages are searched for the binary
  * form: finding one trace in a large file costs little more than reading it.
@@ -96,11 +97,13 @@ export class OtlpFileError extends InputError {
 const MiB = 1 << 20
 const CHUNK_SIZE = MiB
 /**
- * Reads of an uncompressed file, into the two reused buffers. Larger than CHUNK_SIZE: each read is
+ * Reads of an uncompressed file while searching (mustContain). Larger than CHUNK_SIZE: each read is
  * a trip through the threadpool and back, and `obs trace` over 1 GiB of cached files took 10% less
- * time in 4 MiB reads than in 1 MiB ones (8 MiB was slower again).
+ * time in 4 MiB reads than in 1 MiB ones (8 MiB was slower again). Without a search every line is
+ * copied out and held until the consumer takes it, so reads stay at CHUNK_SIZE: a `telemetry
+ * capture` of 1 GiB peaked 22 MiB higher in 4 MiB reads.
  */
-const REUSED_READ_SIZE = 4 * MiB
+const SEARCH_READ_SIZE = 4 * MiB
 /** How far into its allocation a read buffer starts (see readBuffer). */
 const READ_BUFFER_SHIFT = 64
 const DEFAULT_MAX_MESSAGE_BYTES = 64 * MiB
@@ -316,7 +319,7 @@ export async function* readOtlpInputs(inputs: readonly string[], options: ReadOt
   }
   // One pair of read buffers for all the files, read one after another: fresh ones for each file
   // cost a page fault per 4 KiB and external memory that the garbage collector answers to.
-  const readBuffers = new ReadBuffers()
+  const readBuffers = new ReadBuffers(settings.search === undefined && settings.binary === undefined ? CHUNK_SIZE : SEARCH_READ_SIZE)
   for (const file of await expandInputs(inputs)) yield* readFile(file, settings, readBuffers)
 }
 
@@ -375,14 +378,15 @@ function* drain(out: OtlpMessage[]): Generator<OtlpMessage> {
 
 /**
  * The file's bytes, the next read already under way while a chunk is examined. With `reuse`, the
- * two buffers take turns, 4 MiB at a time: a chunk is read over once the consumer has asked for
- * the next one (fresh memory costs a page fault per 4 KiB: with a new buffer per chunk, reading a
- * cached file took twice as long). Without, each 1 MiB chunk is fresh (decompressors keep them).
+ * two buffers take turns, each read filling one: a chunk is read over once the consumer has asked
+ * for the next one (fresh memory costs a page fault per 4 KiB: with a new buffer per chunk,
+ * reading a cached file took twice as long). Without, each 1 MiB chunk is fresh (decompressors
+ * keep them).
  */
 async function* readChunks(handle: FileHandle, file: string, reuse: readonly [Buffer, Buffer] | undefined): AsyncGenerator<Uint8Array> {
   let position = 0
   let turn = 0
-  const size = reuse ? REUSED_READ_SIZE : CHUNK_SIZE
+  const size = reuse ? reuse[0].length : CHUNK_SIZE
   const read = (at: number) => handle.read(reuse ? reuse[turn++ & 1]! : Buffer.allocUnsafe(size), 0, size, at)
   let next: ReturnType<typeof read> | undefined = read(0)
   try {
@@ -412,10 +416,15 @@ async function* readChunks(handle: FileHandle, file: string, reuse: readonly [Bu
 
 /** The two read buffers of uncompressed files, allocated when the first such file is read. */
 class ReadBuffers {
+  readonly #size: number
   #pair: [Buffer, Buffer] | undefined
 
+  constructor(size: number) {
+    this.#size = size
+  }
+
   pair(): readonly [Buffer, Buffer] {
-    this.#pair ??= [readBuffer(), readBuffer()]
+    this.#pair ??= [readBuffer(this.#size), readBuffer(this.#size)]
     return this.#pair
   }
 }
@@ -425,8 +434,8 @@ class ReadBuffers {
  * on, reading a cached file into a page-aligned buffer at page-aligned offsets took the kernel
  * three to four times as long as reading it 64 bytes further on (0.43 s against 0.10 s per GiB).
  */
-function readBuffer(): Buffer {
-  return Buffer.allocUnsafeSlow(REUSED_READ_SIZE + READ_BUFFER_SHIFT).subarray(READ_BUFFER_SHIFT)
+function readBuffer(size: number): Buffer {
+  return Buffer.allocUnsafeSlow(size + READ_BUFFER_SHIFT).subarray(READ_BUFFER_SHIFT)
 }
 
 function startsWith(bytes: Uint8Array, magic: readonly number[], at = 0): boolean {
