@@ -42,6 +42,29 @@ export function emptyCounts(): Record<Signal, SignalCounts> {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+/** Waits until a write stream drains, or rejects with its error; either way no listener stays behind. */
+function drained(stream: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      stream.off('error', onError)
+      resolve()
+    }
+
+    const onError = (error: Error): void => {
+      stream.off('drain', onDrain)
+      reject(error)
+    }
+
+    if (stream.errored) {
+      reject(stream.errored)
+      return
+    }
+
+    stream.once('drain', onDrain)
+    stream.once('error', onError)
+  })
+}
+
 /**
  * One length-prefixed file per signal in a private directory, each opened when its first message
  * arrives (an empty signal has no file), written with backpressure so memory stays flat however
@@ -61,8 +84,13 @@ export class OtlpSpool {
     let stream = this.#streams.get(signal)
     if (!stream) {
       stream = createWriteStream(this.pathOf(signal), {flags: 'wx', mode: 0o600, highWaterMark: 1 << 20})
+      // A failure (the file cannot be created, the disk is full) is thrown from stream.errored by the
+      // next write or by close(); this listener only keeps the 'error' event from ending the process.
+      stream.on('error', () => {})
       this.#streams.set(signal, stream)
     }
+
+    if (stream.errored) throw stream.errored
 
     const prefix = Buffer.allocUnsafe(4)
     prefix.writeUInt32BE(message.byteLength)
@@ -72,7 +100,7 @@ export class OtlpSpool {
     counts.messages++
     counts.records += records
     counts.bytes += 4 + message.byteLength
-    if (!more) await Promise.race([once(stream, 'drain'), once(stream, 'error').then(([error]) => Promise.reject(error))])
+    if (!more) await drained(stream)
   }
 
   pathOf(signal: Signal): string {
@@ -88,9 +116,11 @@ export class OtlpSpool {
   async close(): Promise<void> {
     await Promise.all(
       [...this.#streams.values()].map(async (stream) => {
-        if (stream.closed) return
-        stream.end()
-        await once(stream, 'close')
+        if (!stream.closed) {
+          stream.end()
+          await once(stream, 'close')
+        }
+
         if (stream.errored) throw stream.errored
       }),
     )
