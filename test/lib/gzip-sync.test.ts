@@ -7,27 +7,16 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {GzipFormatError, gunzipSingleMember} from '../../src/lib/bundle/gzip.js'
 import {gunzipFdSync, syncInflateAvailable} from '../../src/lib/bundle/gzip-sync.js'
 import {scratchDir} from '../helpers/cli.js'
-
-/** xorshift32: the same bytes on every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0 || 1
-  return () => {
-    state ^= state << 13
-    state >>>= 0
-    state ^= state >>> 17
-    state ^= state << 5
-    state >>>= 0
-    return state
-  }
-}
+import {seededRandom} from '../helpers/random.js'
 
 /** Incompressible runs and repetitive text: stored and Huffman-coded deflate blocks. */
 function payload(size: number, seed: number): Buffer {
-  const next = prng(seed)
+  const random = seededRandom(seed)
+  const below = (n: number): number => Math.floor(random() * n)
   const bytes = Buffer.alloc(size)
   for (let at = 0; at < size; at += 8192) {
-    if ((at / 8192) % 3 === 0) for (let i = at; i < Math.min(size, at + 8192); i++) bytes[i] = next() & 0xff
-    else bytes.write(`span ${next() % 977} GET /api/cart 200 ${next().toString(16)}\n`.repeat(200), at, Math.min(8192, size - at), 'latin1')
+    if ((at / 8192) % 3 === 0) for (let i = at; i < Math.min(size, at + 8192); i++) bytes[i] = below(256)
+    else bytes.write(`span ${below(977)} GET /api/cart 200 ${below(2 ** 32).toString(16)}\n`.repeat(200), at, Math.min(8192, size - at), 'latin1')
   }
 
   return bytes
