@@ -107,6 +107,14 @@ export function gunzipFdSync(fd: number, pieceSize: number, sink: RegionSink): n
   let size = 0
   let region = sink.next()
   let outOffset = 0
+  const inflate = (flush: number, from: number, length: number): void => {
+    try {
+      inflater.write(flush, input, from, length, region, outOffset, region.length - outOffset)
+    } catch (error) {
+      throw inflateFailure(error as Error, read)
+    }
+  }
+
   const handOver = (): void => {
     crc = crc32(region.subarray(0, outOffset), crc)
     size += outOffset
@@ -127,21 +135,11 @@ export function gunzipFdSync(fd: number, pieceSize: number, sink: RegionSink): n
     while (!ended) {
       if (inLength === 0 && !readPiece()) {
         // A finish with no more input: zlib tells "ended exactly here" from "cut short".
-        try {
-          inflater.write(constants.Z_FINISH, input, 0, 0, region, outOffset, region.length - outOffset)
-        } catch (error) {
-          throw inflateFailure(error as Error, read)
-        }
-
+        inflate(constants.Z_FINISH, 0, 0)
         break
       }
 
-      try {
-        inflater.write(constants.Z_NO_FLUSH, input, inOffset, inLength, region, outOffset, region.length - outOffset)
-      } catch (error) {
-        throw inflateFailure(error as Error, read)
-      }
-
+      inflate(constants.Z_NO_FLUSH, inOffset, inLength)
       consumed += inflater.consumed
       inOffset += inflater.consumed
       inLength -= inflater.consumed
