@@ -2,7 +2,8 @@ import {create, fromBinary, toBinary, type DescMessage} from '@bufbuild/protobuf
 import {describe, expect, it} from 'vitest'
 
 import {decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces} from '../../src/lib/otlp/index.js'
-import type {Signal} from '../../src/lib/otlp/types.js'
+import type {KeyValue, Signal} from '../../src/lib/otlp/types.js'
+import {ByteMemo, ProtoReader} from '../../src/lib/otlp/wire.js'
 import {flattenRequest, requestGroups, requestInit, requestSchemas, type ORequest} from '../helpers/otlp-oracle.js'
 import {OtlpRandom} from '../helpers/otlp-random.js'
 
@@ -87,6 +88,46 @@ describe('protobuf decoding details', () => {
     const message = fromBinary(requestSchemas.traces, encodeTraces(mixed)) as unknown as {resourceSpans: {scopeSpans: {spans: {name: string}[]}[]}[]}
     expect(message.resourceSpans.map((group) => group.scopeSpans.map((scoped) => scoped.spans.map((span) => span.name)))).toEqual([[['n0']], [['n1']], [['n2']]])
     expect(decodeTraces(encodeTraces(mixed)).map((span) => span.name)).toEqual(['n0', 'n1', 'n2'])
+  })
+
+  it('hands out one frozen KeyValue for attributes with the same bytes, and decodes other bytes anew', () => {
+    const [template] = decodeTraces(oracleEncode('traces', new OtlpRandom(21, {canonical: true}).request('traces')))
+    const attributes = (port: number, extra: KeyValue[] = []): KeyValue[] => [
+      {key: 'http.request.method', value: {kind: 'string', value: 'GET'}},
+      {key: 'network.peer.port', value: {kind: 'int', value: BigInt(port)}},
+      {key: 'sampled', value: {kind: 'bool', value: true}},
+      ...extra,
+    ]
+    const list: KeyValue = {key: 'tags', value: {kind: 'array', value: [{kind: 'string', value: 'a'}]}}
+    const blob: KeyValue = {key: 'blob', value: {kind: 'bytes', value: new Uint8Array([1, 2, 3])}}
+    const spans = [attributes(30_001, [list, blob]), attributes(30_001, [list, blob]), attributes(30_002)].map((attrs, i) => ({...template!, spanId: `00000000000000${i}1`, attributes: attrs}))
+    const bytes = encodeTraces(spans)
+    const [a, b, c] = decodeTraces(embedded(bytes))
+    expect(decodeTraces(bytes)).toEqual(oracleDecode('traces', bytes))
+    expect(a!.attributes).toEqual(spans[0]!.attributes)
+    // The same bytes: the same frozen object, in this request and the next.
+    expect(b!.attributes[0]).toBe(a!.attributes[0])
+    expect(b!.attributes[1]).toBe(a!.attributes[1])
+    expect(decodeTraces(bytes)[0]!.attributes[2]).toBe(a!.attributes[2])
+    expect(Object.isFrozen(a!.attributes[1]) && Object.isFrozen(a!.attributes[1]!.value)).toBe(true)
+    expect(() => ((a!.attributes[0] as {key: string}).key = 'changed')).toThrow(TypeError)
+    // Other bytes (another port): decoded anew. Arrays and bytes values: never shared, never frozen.
+    expect(c!.attributes[1]).not.toBe(a!.attributes[1])
+    expect(c!.attributes[1]!.value).toEqual({kind: 'int', value: 30_002n})
+    expect(b!.attributes[3]).not.toBe(a!.attributes[3])
+    expect(b!.attributes[4]).not.toBe(a!.attributes[4])
+    expect(Object.isFrozen(a!.attributes[4])).toBe(false)
+  })
+
+  it('writes span and trace ids as lowercase hex for every byte value', () => {
+    const [template] = decodeTraces(oracleEncode('traces', new OtlpRandom(22, {canonical: true}).request('traces')))
+    const random = new OtlpRandom(23, {canonical: true})
+    const spans = Array.from({length: 64}, (_, i) => {
+      const id = (n: number): string => Buffer.from(Array.from({length: n}, (_, j) => (i * 16 + j * 37 + random.int(256)) & 0xff)).toString('hex')
+      return {...template!, traceId: i === 0 ? 'ff'.repeat(16) : id(16), spanId: i === 1 ? '00'.repeat(8) : id(8), parentSpanId: i % 3 === 0 ? '' : id(8)}
+    })
+    const decoded = decodeTraces(encodeTraces(spans))
+    expect(decoded.map((span) => [span.traceId, span.spanId, span.parentSpanId])).toEqual(spans.map((span) => [span.traceId, span.spanId, span.parentSpanId]))
   })
 
   it('merges a singular message field that occurs twice and lets the last scalar win, as protobuf says', () => {
@@ -174,3 +215,39 @@ function le64Double(value: number): number[] {
   b.writeDoubleLE(value)
   return [...b]
 }
+
+describe('ByteMemo', () => {
+  const reader = (bytes: number[]): ProtoReader => new ProtoReader(embedded(new Uint8Array(bytes)))
+
+  it('finds a value only by the very bytes it was stored under', () => {
+    const memo = new ByteMemo<string>(16, 8)
+    const stored = reader([9, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    memo.set(stored.buf, 1, 9, 'one to eight')
+    expect(memo.get(stored, 1, 9)).toBe('one to eight')
+    expect(memo.get(reader([1, 2, 3, 4, 5, 6, 7, 8]), 0, 8)).toBe('one to eight')
+    // One byte different anywhere (each position in turn), shorter, or longer: not found.
+    for (let at = 0; at < 8; at++) {
+      const bytes = [1, 2, 3, 4, 5, 6, 7, 8]
+      bytes[at] = bytes[at]! ^ 0x40
+      expect(memo.get(reader(bytes), 0, 8), `byte ${at}`).toBeUndefined()
+    }
+
+    expect(memo.get(reader([1, 2, 3, 4, 5, 6, 7]), 0, 7)).toBeUndefined()
+    expect(memo.get(stored, 0, 8)).toBeUndefined()
+  })
+
+  it('keeps the newest of byte strings that share a slot, and is right about every one', () => {
+    const memo = new ByteMemo<number>(4, 6)
+    const random = new OtlpRandom(5, {canonical: true})
+    const keys = Array.from({length: 200}, () => Array.from({length: 1 + random.int(6)}, () => random.int(4)))
+    for (const [i, key] of keys.entries()) {
+      memo.set(reader(key).buf, 0, key.length, i)
+      expect(memo.get(reader(key), 0, key.length)).toBe(i)
+      // Whatever an earlier key finds now, it is the value of a key with exactly its bytes.
+      for (const earlier of keys.slice(0, i)) {
+        const found = memo.get(reader(earlier), 0, earlier.length)
+        if (found !== undefined) expect(keys[found]).toEqual(earlier)
+      }
+    }
+  })
+})

@@ -26,7 +26,7 @@ import type {
   SpanRecord,
   SummaryDataPoint,
 } from './types.js'
-import {ProtoReader} from './wire.js'
+import {ByteMemo, ProtoReader} from './wire.js'
 
 export interface DecodeOptions {
   /** Refuse a body larger than this many bytes (OTLP_TOO_LARGE). */
@@ -248,8 +248,27 @@ function decodeScopeMetrics(walk: Walk<MetricRecord>, resource: Resource): void 
   decodeScopeGroup(walk, resource, decodeMetric)
 }
 
+/**
+ * Attributes repeat from record to record: the same keys, and mostly the same values. A KeyValue
+ * decoded from the same bytes before is handed out again; those are frozen, being shared by the
+ * records. Only short ones holding a string, bool, int, double or no value are kept; arrays,
+ * kvlists and bytes values are decoded anew each time.
+ */
+const keyValues = new ByteMemo<KeyValue>(4096, 64)
+
 function decodeKeyValue(r: ProtoReader): KeyValue {
   const outer = r.enter()
+  const start = r.pos
+  const end = r.limit
+  const short = end > start && end - start <= keyValues.maxBytes
+  if (short) {
+    const known = keyValues.get(r, start, end)
+    if (known !== undefined) {
+      r.leave(outer)
+      return known
+    }
+  }
+
   let key = ''
   let value: AnyValue | undefined
   while (r.pos < r.limit) {
@@ -260,7 +279,13 @@ function decodeKeyValue(r: ProtoReader): KeyValue {
   }
 
   r.leave(outer)
-  return {key, value: value ?? {kind: 'empty'}}
+  const keyValue: KeyValue = {key, value: value ?? {kind: 'empty'}}
+  if (short && keyValue.value.kind !== 'array' && keyValue.value.kind !== 'kvlist' && keyValue.value.kind !== 'bytes') {
+    Object.freeze(keyValue.value)
+    keyValues.set(r.buf, start, end, Object.freeze(keyValue))
+  }
+
+  return keyValue
 }
 
 function decodeKeyValues(r: ProtoReader, into: KeyValue[]): void {
