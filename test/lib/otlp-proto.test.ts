@@ -126,6 +126,14 @@ describe('protobuf decoding details', () => {
       const id = (n: number): string => Buffer.from(Array.from({length: n}, (_, j) => (i * 16 + j * 37 + random.int(256)) & 0xff)).toString('hex')
       return {...template!, traceId: i === 0 ? 'ff'.repeat(16) : id(16), spanId: i === 1 ? '00'.repeat(8) : id(8), parentSpanId: i % 3 === 0 ? '' : id(8)}
     })
+    // Consecutive trace ids that differ in one byte only, at each position in turn (the last one is remembered).
+    const base = '4bf92f3577b34da6a3ce929d0e0e4736'
+    for (let at = 0; at < 16; at++) {
+      const bytes = Buffer.from(base, 'hex')
+      bytes[at] = bytes[at]! ^ 0x01
+      spans.push({...template!, traceId: base}, {...template!, traceId: bytes.toString('hex')})
+    }
+
     const decoded = decodeTraces(encodeTraces(spans))
     expect(decoded.map((span) => [span.traceId, span.spanId, span.parentSpanId])).toEqual(spans.map((span) => [span.traceId, span.spanId, span.parentSpanId]))
   })

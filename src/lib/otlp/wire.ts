@@ -128,7 +128,7 @@ export class ProtoReader {
   depth = 0
   /** Where the last tag read began, for errors about its field. */
   private tagAt = 0
-  private readonly lastId = new Uint8Array(16)
+  private readonly lastId = new DataView(new ArrayBuffer(16))
   private lastIdHex = '00000000000000000000000000000000'
 
   constructor(buf: Uint8Array) {
@@ -321,10 +321,9 @@ export class ProtoReader {
     if (end - start === 16) {
       // The spans and logs of one trace mostly come together: remember the last trace id.
       const last = this.lastId
-      let i = 0
-      while (i < 16 && last[i] === buf[start + i]) i++
-      if (i === 16) return this.lastIdHex
-      last.set(buf.subarray(start, end))
+      const view = this.view
+      if (last.getInt32(0) === view.getInt32(start) && last.getInt32(4) === view.getInt32(start + 4) && last.getInt32(8) === view.getInt32(start + 8) && last.getInt32(12) === view.getInt32(start + 12)) return this.lastIdHex
+      for (let i = 0; i < 16; i += 4) last.setInt32(i, view.getInt32(start + i))
       this.lastIdHex = hex8(buf, start) + hex8(buf, start + 8)
       return this.lastIdHex
     }
