@@ -230,7 +230,7 @@ describe('ByteMemo', () => {
   it('finds a value only by the very bytes it was stored under', () => {
     const memo = new ByteMemo<string>(16, 8)
     const stored = reader([9, 1, 2, 3, 4, 5, 6, 7, 8, 9])
-    memo.set(stored.buf, 1, 9, 'one to eight')
+    memo.set(stored, 1, 9, 'one to eight')
     expect(memo.get(stored, 1, 9)).toBe('one to eight')
     expect(memo.get(reader([1, 2, 3, 4, 5, 6, 7, 8]), 0, 8)).toBe('one to eight')
     // One byte different anywhere (each position in turn), shorter, or longer: not found.
@@ -249,7 +249,7 @@ describe('ByteMemo', () => {
     const random = new OtlpRandom(5, {canonical: true})
     const keys = Array.from({length: 200}, () => Array.from({length: 1 + random.int(6)}, () => random.int(4)))
     for (const [i, key] of keys.entries()) {
-      memo.set(reader(key).buf, 0, key.length, i)
+      memo.set(reader(key), 0, key.length, i)
       expect(memo.get(reader(key), 0, key.length)).toBe(i)
       // Whatever an earlier key finds now, it is the value of a key with exactly its bytes.
       for (const earlier of keys.slice(0, i)) {

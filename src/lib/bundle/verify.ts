@@ -103,7 +103,6 @@ class BundleScan {
     digest?: Uint8Array
     size: number
     extract: boolean
-    tooLarge?: boolean
     /** A reserved file's bytes, sized by its header; dropped once it proves too large. */
     bytes?: Uint8Array
   }
@@ -207,8 +206,8 @@ class BundleScan {
     // Reserved files are small; keep their bytes (copied: the chunk is released after this pass).
     const limit = RESERVED_LIMITS[current.path]!
     if (current.size > limit) {
-      if (!current.tooLarge) this.#addProblem({code: 'RESERVED_TOO_LARGE', message: `${current.path} is larger than ${limit} bytes`, path: current.path})
-      current.tooLarge = true
+      // Said once: by the chunk that crossed the limit.
+      if (current.size - chunk.length <= limit) this.#addProblem({code: 'RESERVED_TOO_LARGE', message: `${current.path} is larger than ${limit} bytes`, path: current.path})
       current.bytes = undefined
       return
     }

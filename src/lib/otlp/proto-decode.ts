@@ -282,7 +282,7 @@ function decodeKeyValue(r: ProtoReader): KeyValue {
   const keyValue: KeyValue = {key, value: value ?? {kind: 'empty'}}
   if (short && keyValue.value.kind !== 'array' && keyValue.value.kind !== 'kvlist' && keyValue.value.kind !== 'bytes') {
     Object.freeze(keyValue.value)
-    keyValues.set(r.buf, start, end, Object.freeze(keyValue))
+    keyValues.set(r, start, end, Object.freeze(keyValue))
   }
 
   return keyValue

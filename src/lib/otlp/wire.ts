@@ -7,6 +7,7 @@
  * (`OTLP_MALFORMED`) naming what was wrong and at which byte offset, so a hostile body can cost
  * at most one pass over its own bytes.
  */
+import {toHex} from '../encoding.js'
 import {OtlpDecodeError} from './errors.js'
 
 export const WireType = {varint: 0, i64: 1, len: 2, startGroup: 3, endGroup: 4, i32: 5} as const
@@ -52,9 +53,6 @@ function hex8(buf: Uint8Array, at: number): string {
   )
 }
 
-const HEX: string[] = []
-for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, '0'))
-
 /**
  * Values decoded from short byte strings, kept by those bytes so that the same bytes decode to
  * the same value without being decoded again. A fixed table: each byte string has one slot (by
@@ -96,7 +94,9 @@ export class ByteMemo<T> {
     return i === length ? this.#values[slot] : undefined
   }
 
-  set(buf: Uint8Array, start: number, end: number, value: T): void {
+  /** Stores `value` for the bytes [start, end) of `reader`, in place of what shared their slot. */
+  set(reader: ProtoReader, start: number, end: number, value: T): void {
+    const buf = reader.buf
     const slot = this.#slotOf(buf, start, end)
     this.#bytes.set(buf.subarray(start, end), slot * this.maxBytes)
     this.#lengths[slot] = end - start
@@ -300,7 +300,7 @@ export class ProtoReader {
     const known = strings.get(this, start, end)
     if (known !== undefined) return known
     const value = utf8Slice(this.text, start, end)
-    strings.set(this.buf, start, end, value)
+    strings.set(this, start, end, value)
     return value
   }
 
@@ -329,9 +329,7 @@ export class ProtoReader {
     }
 
     if (end - start === 8) return hex8(buf, start)
-    let out = ''
-    for (let i = start; i < end; i++) out += HEX[buf[i]!]
-    return out
+    return toHex(buf.subarray(start, end))
   }
 
   /**
