@@ -244,6 +244,41 @@ describe('ByteMemo', () => {
     expect(memo.get(stored, 0, 8)).toBeUndefined()
   })
 
+  it('tells apart long byte strings that differ in any one byte, in any of its parts', () => {
+    const memo = new ByteMemo<string>(16, 64)
+    for (const length of [9, 12, 19, 23, 40, 64]) {
+      const bytes = Array.from({length}, (_, i) => (i * 37 + 11) & 0xff)
+      memo.set(reader(bytes), 0, length, `length ${length}`)
+      expect(memo.get(reader([...bytes]), 0, length)).toBe(`length ${length}`)
+      for (let at = 0; at < length; at++) {
+        for (const flip of [0x01, 0x80]) {
+          const other = [...bytes]
+          other[at] = other[at]! ^ flip
+          expect(memo.get(reader(other), 0, length), `length ${length}, byte ${at} ^ ${flip}`).toBeUndefined()
+        }
+      }
+    }
+  })
+
+  it('compares bytes, not the numbers they would spell: +0 and -0 differ, a NaN finds itself', () => {
+    const memo = new ByteMemo<string>(16, 16)
+    const plusZero = [...le64Double(0), 1, 2, 3, 4]
+    const minusZero = [...le64Double(-0), 1, 2, 3, 4]
+    memo.set(reader(plusZero), 0, 12, '+0')
+    expect(memo.get(reader(minusZero), 0, 12)).toBeUndefined()
+    expect(memo.get(reader([...plusZero]), 0, 12)).toBe('+0')
+    memo.set(reader(minusZero), 0, 12, '-0')
+    expect(memo.get(reader(minusZero), 0, 12)).toBe('-0')
+
+    // Negative ints as varints run 0xff bytes that read as NaN; another NaN payload is other bytes.
+    const nan = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]
+    memo.set(reader(nan), 0, 10, 'NaN')
+    expect(memo.get(reader([...nan]), 0, 10)).toBe('NaN')
+    const otherNan = [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]
+    expect(Number.isNaN(Buffer.from(otherNan).readDoubleLE(0))).toBe(true)
+    expect(memo.get(reader(otherNan), 0, 10)).toBeUndefined()
+  })
+
   it('keeps the newest of byte strings that share a slot, and is right about every one', () => {
     const memo = new ByteMemo<number>(4, 6)
     const random = new OtlpRandom(5, {canonical: true})

@@ -87,8 +87,17 @@ export class ByteMemo<T> {
     const view = reader.view
     const memo = this.#view
     let i = 0
-    while (i + 4 <= length && memo.getInt32(base + i, true) === view.getInt32(start + i, true)) i += 4
-    if (i + 4 <= length) return undefined
+    // Eight bytes at a time as doubles. Equal doubles have equal bits except +0 and -0, and equal
+    // bits make unequal doubles when they are NaN: those two cases are settled as integers.
+    while (i + 8 <= length) {
+      const a = memo.getFloat64(base + i, true)
+      if ((a !== view.getFloat64(start + i, true) || a === 0) && (memo.getInt32(base + i, true) !== view.getInt32(start + i, true) || memo.getInt32(base + i + 4, true) !== view.getInt32(start + i + 4, true))) return undefined
+      i += 8
+    }
+    if (i + 4 <= length) {
+      if (memo.getInt32(base + i, true) !== view.getInt32(start + i, true)) return undefined
+      i += 4
+    }
     const bytes = this.#bytes
     while (i < length && bytes[base + i] === buf[start + i]) i++
     return i === length ? this.#values[slot] : undefined
