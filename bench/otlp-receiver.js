@@ -8,6 +8,9 @@
 //
 //   node bench/otlp-receiver.js            (after `npm run build`)
 //   node bench/otlp-receiver.js --check    exit 1 if a target is missed
+//   node bench/otlp-receiver.js --offload  also a third server that decodes on a worker thread
+//                                          and sends nothing back: what moving decoding off the
+//                                          receiving thread could give at best
 //
 // Environment:
 //   BENCH_RUNS=3          rounds per server (median)
@@ -24,8 +27,9 @@ import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
 import {Worker, isMainThread, parentPort, workerData} from 'node:worker_threads'
 
-if (!isMainThread) await sender(workerData)
-else await main()
+if (isMainThread) await main()
+else if (workerData.role === 'decoder') await decoder()
+else await sender(workerData)
 
 // ---------------------------------------------------------------------------------------
 // A sender thread: `connections` loops, each posting the batch again as soon as it is answered
@@ -62,6 +66,16 @@ async function sender({url, batch, connections, until}) {
 }
 
 // ---------------------------------------------------------------------------------------
+// The decoding thread of --offload: decodes each body it is given, hands back its span count
+// ---------------------------------------------------------------------------------------
+
+async function decoder() {
+  const {decodeTraces} = await import(join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'lib', 'otlp', 'index.js'))
+  parentPort.on('message', ({id, body}) => parentPort.postMessage({id, spans: decodeTraces(body).length}))
+  parentPort.postMessage('ready')
+}
+
+// ---------------------------------------------------------------------------------------
 // The run
 // ---------------------------------------------------------------------------------------
 
@@ -82,6 +96,7 @@ async function main() {
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 4)
   const batchSize = Number(process.env.BENCH_BATCH ?? 512)
   const check = process.argv.includes('--check')
+  const offload = process.argv.includes('--offload')
   const TARGET_RATE = 100_000
   const TARGET_RATIO = 0.5
 
@@ -114,22 +129,48 @@ async function main() {
     return result
   }
 
-  async function bareRound() {
-    // The floor: read each body into memory, answer 200 with an empty body, nothing else.
+  /** A round against a node:http server that reads each body whole and hands it to `onBody`. */
+  async function plainServerRound(onBody) {
     const server = createServer((req, res) => {
       const chunks = []
       req.on('data', (chunk) => chunks.push(chunk))
-      req.on('end', () => {
-        Buffer.concat(chunks)
-        res.writeHead(200, {'content-type': 'application/x-protobuf', 'content-length': 0})
-        res.end()
-      })
+      req.on('end', () => onBody(Buffer.concat(chunks), res))
     })
     server.listen(0, '127.0.0.1')
     await once(server, 'listening')
     const result = await drive(`http://127.0.0.1:${server.address().port}`)
     server.closeAllConnections()
     server.close()
+    return result
+  }
+
+  const answerOk = (res) => {
+    res.writeHead(200, {'content-type': 'application/x-protobuf', 'content-length': 0})
+    res.end()
+  }
+
+  // The floor: read each body into memory, answer 200 with an empty body, nothing else.
+  const bareRound = () => plainServerRound((body, res) => answerOk(res))
+
+  async function offloadedRound() {
+    // Reads bodies like the bare server, and answers once a worker thread has decoded them.
+    // The records stay on the worker: a receiver that decodes on another thread must still bring
+    // them back to the thread that consumes them, so this bounds what offloading could give.
+    const worker = new Worker(fileURLToPath(import.meta.url), {workerData: {role: 'decoder'}})
+    await once(worker, 'message')
+    const waiting = new Map()
+    let next = 0
+    worker.on('message', ({id, spans}) => {
+      if (spans !== batchSize) throw new Error(`the decoder found ${spans} spans`)
+      answerOk(waiting.get(id))
+      waiting.delete(id)
+    })
+    const result = await plainServerRound((body, res) => {
+      const id = next++
+      waiting.set(id, res)
+      worker.postMessage({id, body}, [body.buffer])
+    })
+    await worker.terminate()
     return result
   }
 
@@ -141,13 +182,13 @@ async function main() {
 
   const loadBefore = loadavg()[0]
   log(`warm-up, then ${rounds} rounds per server of ${seconds} s; ${senders} sender threads x ${connections} connections, ${batchSize} spans (${(batch.length / 1024).toFixed(0)} KiB) per request`)
-  await stellaRound()
-  await bareRound()
-  const samples = {stella: [], bare: [], throttled: 0}
+  const servers = {stella: stellaRound, bare: bareRound, ...(offload ? {offloaded: offloadedRound} : {})}
+  for (const round of Object.values(servers)) await round()
+  const samples = {stella: [], bare: [], offloaded: [], throttled: 0}
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? ['stella', 'bare'] : ['bare', 'stella']
+    const order = round % 2 === 0 ? Object.keys(servers) : Object.keys(servers).reverse()
     for (const name of order) {
-      const result = name === 'stella' ? await stellaRound() : await bareRound()
+      const result = await servers[name]()
       samples[name].push(result.rate)
       if (name === 'stella') samples.throttled += result.throttled
       log(`  round ${round + 1}: ${name} ${Math.round(result.rate).toLocaleString('en-US')} spans/s`)
@@ -177,6 +218,10 @@ async function main() {
   console.log(`bare node:http (reads bodies only)         ${fmt(bare)}`)
   console.log(`ratio ${(ratio * 100).toFixed(0)}% of the bare server, target >= ${TARGET_RATIO * 100}%: ${verdicts[1] ? 'PASS' : 'MISS'}`)
   console.log(`(decodeTraces alone, one thread, no senders: ${fmt(median(decodeRates))})`)
+  if (offload) {
+    const offloaded = median(samples.offloaded)
+    console.log(`decoding on a worker, records left there    ${fmt(offloaded)}, ${((offloaded / bare) * 100).toFixed(0)}% of the bare server (a bound, not a receiver)`)
+  }
   if (samples.throttled > 0) console.log(`(${samples.throttled} requests were answered 503 and retried)`)
   if (check && verdicts.includes(false)) process.exitCode = 1
 }
