@@ -388,16 +388,61 @@ describe('backpressure', () => {
     expect(names((await take(receiver, 1))[0]!)).toEqual(['after'])
   })
 
-  it('also caps the queued bytes', async () => {
+  it('also caps the queued bytes: a request is taken only if its body fits, or if it is alone', async () => {
     const big = traceProto(['x'.repeat(5000)])
-    const receiver = await start({maxQueuedBytes: big.length + 1})
+    const receiver = await start({maxQueuedBytes: 2 * big.length + 1})
     expect((await post(receiver, big)).status).toBe(200)
     expect((await post(receiver, big)).status).toBe(200)
-    // Now past the byte cap: refused until the consumer catches up.
-    expect((await post(receiver, big)).status).toBe(503)
-    expect(receiver.stats().queuedBytes).toBe(2 * big.length)
+    // A third would take the queue past the cap: refused until the consumer catches up.
+    const full = await post(receiver, big)
+    expect(full.status).toBe(503)
+    expect(full.headers['retry-after']).toBe('1')
+    expect(receiver.stats()).toMatchObject({queued: 2, queuedBytes: 2 * big.length, throttled: 1})
     await take(receiver, 2)
     expect((await post(receiver, big)).status).toBe(200)
+
+    // A body larger than the whole cap is still taken when nothing else is held.
+    const small = await start({maxQueuedBytes: 100})
+    expect((await post(small, big)).status).toBe(200)
+    expect((await post(small, traceProto(['a']))).status).toBe(503)
+    await take(small, 1)
+    expect((await post(small, traceProto(['a']))).status).toBe(200)
+  })
+
+  it('counts a chunked body as it arrives, and answers 503 in the middle of one that goes past the cap', async () => {
+    const queued = traceProto(['queued'])
+    const big = traceProto(['x'.repeat(3000)])
+    const receiver = await start({maxQueuedBytes: queued.length + 2000})
+    expect((await post(receiver, queued)).status).toBe(200)
+    const pieces = Array.from({length: Math.ceil(big.length / 500)}, (_, i) => big.subarray(i * 500, (i + 1) * 500))
+    const refused = await send(receiver, {body: pieces, headers: {'content-type': PROTO}})
+    expect(refused.status).toBe(503)
+    expect(refused.headers['retry-after']).toBe('1')
+    // The rest of the body is not read: the connection ends with the answer.
+    expect(refused.headers.connection).toBe('close')
+    expect(decodeStatus(refused.body).code).toBe(14)
+    expect(receiver.stats()).toMatchObject({queued: 1, queuedBytes: queued.length, throttled: 1})
+
+    // Its bytes were given back: once the queue is drained, the same body is taken.
+    expect(names((await take(receiver, 1))[0]!)).toEqual(['queued'])
+    expect((await send(receiver, {body: pieces, headers: {'content-type': PROTO}})).status).toBe(200)
+    expect(receiver.stats().queuedBytes).toBe(big.length)
+  })
+
+  it('counts a gzip body by its inflated size', async () => {
+    const queued = traceProto(['queued'])
+    const big = traceProto(['x'.repeat(20_000)])
+    const compressed = gzipSync(big)
+    expect(compressed.length).toBeLessThan(1000)
+    const receiver = await start({maxQueuedBytes: queued.length + 5000})
+    expect((await post(receiver, queued)).status).toBe(200)
+    const refused = await post(receiver, compressed, PROTO, {'content-encoding': 'gzip'})
+    expect(refused.status).toBe(503)
+    expect(receiver.stats()).toMatchObject({queued: 1, queuedBytes: queued.length, throttled: 1})
+
+    await take(receiver, 1)
+    expect((await post(receiver, compressed, PROTO, {'content-encoding': 'gzip'})).status).toBe(200)
+    expect(receiver.stats().queuedBytes).toBe(big.length)
   })
 
   it('never holds more than the cap for a slow consumer, and every span sent arrives once', async () => {

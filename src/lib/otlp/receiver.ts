@@ -7,8 +7,9 @@
  * - 400 for a body that does not decode (a google.rpc.Status with a BadRequest detail), 404 for
  *   another path, 405 (with `Allow: POST`) for another method, 413 past `maxBodyBytes` before or
  *   after decompression, 415 for another Content-Type or Content-Encoding;
- * - 503 with `Retry-After` while the queue of accepted, not yet consumed messages is full: the
- *   sender backs off and retries, and memory stays bounded however slow the consumer is.
+ * - 503 with `Retry-After` while the queue of accepted, not yet consumed messages is full, in
+ *   messages or in bytes: the sender backs off and retries, and memory stays bounded however slow
+ *   the consumer is. Bytes are counted as they arrive (a chunked body) and once inflated (gzip).
  *
  * Rejected records: spans whose trace id is not 16 bytes or is all zeros, whose span id is not
  * 8 bytes or is all zeros, or whose parent span id is neither empty nor 8 bytes (trace.proto calls
@@ -39,7 +40,10 @@ export interface ReceiverOptions {
   maxBodyBytes?: number
   /** Accepted messages waiting for the consumer, requests being read included; past it 503. Default 64. */
   maxQueuedMessages?: number
-  /** Protobuf bytes waiting for the consumer, bodies being read included; past it 503. Default 128 MiB. */
+  /**
+   * Protobuf bytes waiting for the consumer, bodies being read or inflated included: a request
+   * that would go past it gets 503 (a request alone is always taken). Default 128 MiB.
+   */
   maxQueuedBytes?: number
   allowNonLoopback?: boolean
   /** Seconds a 503 asks the sender to wait (Retry-After); default 1. */
@@ -311,11 +315,11 @@ class Receiver implements OtlpReceiver {
     const expected = declared === undefined ? -1 : Number(declared)
     const limits = this.#limits
     if (expected > limits.maxBodyBytes) return this.#tooLarge(res, format, `the ${encoding === 'gzip' ? 'compressed ' : ''}body is ${expected} bytes`)
-    if (this.#closing || this.#queue.length + this.#inFlight >= limits.maxQueuedMessages || this.#queuedBytes + this.#inFlightBytes >= limits.maxQueuedBytes) {
+    const reserved = Math.max(expected, 0)
+    if (this.#closing || this.#queue.length + this.#inFlight >= limits.maxQueuedMessages || this.#pastByteCap(reserved, 0)) {
       return this.#throttle(res, format)
     }
 
-    const reserved = Math.max(expected, 0)
     this.#inFlight++
     this.#inFlightBytes += reserved
     const state: BodyState = {receiver: this, res, signal, format, gzip: encoding === 'gzip', expected, body: undefined, chunks: undefined, length: 0, reserved, settled: false}
@@ -344,6 +348,11 @@ class Receiver implements OtlpReceiver {
       ;(state.chunks ??= []).push(chunk)
       this.#inFlightBytes += chunk.length
       state.reserved += chunk.length
+      if (this.#pastByteCap(0, 1)) {
+        this.#settle(state, req)
+        this.#throttle(state.res, state.format, true)
+        return
+      }
     }
 
     state.length = length
@@ -357,7 +366,7 @@ class Receiver implements OtlpReceiver {
     this.#stats.bytesReceived += body.length
     if (state.gzip) {
       gunzip(body, {maxOutputLength: this.#limits.maxBodyBytes}, (error, inflated) => {
-        if (error === null) return this.#accept(state, inflated)
+        if (error === null) return this.#acceptInflated(state, inflated)
         this.#release(state)
         if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') this.#tooLarge(state.res, state.format, `the body decompresses to more than ${this.#limits.maxBodyBytes} bytes`)
         else this.#fail(state.res, state.format, 400, RpcCode.INVALID_ARGUMENT, `the gzip body does not decompress: ${error.message}`, undefined, true)
@@ -371,6 +380,27 @@ class Receiver implements OtlpReceiver {
   /** The client went away before the body ended: its place in the queue is given back. */
   requestClosed(state: BodyState, req: ReceivingRequest): void {
     if (!state.settled && !req.complete) this.#release(state)
+  }
+
+  /** The request holds its inflated size now instead of its compressed one, and is refused if that does not fit. */
+  #acceptInflated(state: BodyState, inflated: Buffer): void {
+    this.#inFlightBytes += inflated.length - state.reserved
+    state.reserved = inflated.length
+    if (this.#pastByteCap(0, 1)) {
+      this.#release(state)
+      return this.#throttle(state.res, state.format)
+    }
+
+    this.#accept(state, inflated)
+  }
+
+  /**
+   * Whether `adding` more bytes would take the queue past maxQueuedBytes while anything but this
+   * request (holding `own` places) is there: a request alone is always taken, or one larger than
+   * the cap could never be.
+   */
+  #pastByteCap(adding: number, own: number): boolean {
+    return this.#queuedBytes + this.#inFlightBytes + adding > this.#limits.maxQueuedBytes && this.#queue.length + this.#inFlight > own
   }
 
   /** Decodes, screens, queues and answers. */
@@ -428,10 +458,13 @@ class Receiver implements OtlpReceiver {
     if (this.#closing) this.#wake()
   }
 
-  #throttle(res: ServerResponse, format: Format): void {
+  /** 503; `midBody` when the rest of the body will not be read, so the connection ends with the answer. */
+  #throttle(res: ServerResponse, format: Format, midBody = false): void {
     this.#stats.throttled++
     const message = this.#closing ? 'the receiver is shutting down' : 'the receiver\'s queue is full: retry after the delay in Retry-After'
-    this.#send(res, 503, format, statusBody(format, RpcCode.UNAVAILABLE, message, false), {'retry-after': this.#limits.retryAfter})
+    const headers: Record<string, string> = {'retry-after': this.#limits.retryAfter}
+    if (midBody) headers.connection = 'close'
+    this.#send(res, 503, format, statusBody(format, RpcCode.UNAVAILABLE, message, false), headers)
   }
 
   #tooLarge(res: ServerResponse, format: Format, what: string): void {
