@@ -515,6 +515,20 @@ describe('listening', () => {
     expect(await isLoopbackHost('0.0.0.0')).toBe(false)
     expect(await isLoopbackHost('::')).toBe(false)
     expect(await isLoopbackHost('10.1.2.3')).toBe(false)
+    // IPv6 however it is written: the address counts, not its spelling.
+    expect(await isLoopbackHost('::0:1')).toBe(true)
+    expect(await isLoopbackHost('0:0:0:0:0:0:0:1')).toBe(true)
+    expect(await isLoopbackHost('::FFFF:7f00:1')).toBe(true)
+    expect(await isLoopbackHost('::ffff:7e00:1')).toBe(false)
+    expect(await isLoopbackHost('::ffff:10.0.0.1')).toBe(false)
+    expect(await isLoopbackHost('::2')).toBe(false)
+    expect(await isLoopbackHost('fe80::1%lo')).toBe(false)
+  })
+
+  it('listens on [::1] written as in a URL', async () => {
+    const receiver = await start({host: '[::1]'})
+    expect(receiver.url).toMatch(/^http:\/\/\[::1\]:\d+$/)
+    expect((await post(receiver, traceProto(['v6']))).status).toBe(200)
   })
 
   it('says when the port is taken', async () => {

@@ -128,7 +128,7 @@ const EMPTY_RESPONSE: Record<Format, Buffer> = {proto: Buffer.alloc(0), json: Bu
  * a non-loopback host without allowNonLoopback, RECEIVER_LISTEN_FAILED when the port cannot be had.
  */
 export async function startOtlpReceiver(options: ReceiverOptions = {}): Promise<OtlpReceiver> {
-  const host = options.host ?? '127.0.0.1'
+  const host = withoutBrackets(options.host ?? '127.0.0.1')
   if (!options.allowNonLoopback && !(await isLoopbackHost(host))) {
     throw new UsageError('RECEIVER_NOT_LOOPBACK', `refusing to listen on ${host}: it is not a loopback address, so anyone who can reach this machine could send telemetry to it`, {
       remedy: 'Listen on 127.0.0.1 (the default), or allow a non-loopback address explicitly if the network is trusted.',
@@ -152,7 +152,7 @@ function positive(value: number, name: string): number {
 
 /** 127.0.0.0/8, ::1 and IPv4-mapped loopback; a name is loopback when every address it resolves to is. */
 export async function isLoopbackHost(host: string): Promise<boolean> {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+  const bare = withoutBrackets(host)
   if (isIP(bare) !== 0) return isLoopbackAddress(bare)
   let addresses: {address: string}[]
   try {
@@ -164,11 +164,25 @@ export async function isLoopbackHost(host: string): Promise<boolean> {
   return addresses.length > 0 && addresses.every(({address}) => isLoopbackAddress(address))
 }
 
+/** `[::1]` as URLs write it, or an address as it is. */
+function withoutBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+}
+
 function isLoopbackAddress(address: string): boolean {
-  const lower = address.toLowerCase()
-  if (lower === '::1' || lower === '0:0:0:0:0:0:0:1') return true
-  const v4 = lower.startsWith('::ffff:') ? lower.slice(7) : lower
-  return isIP(v4) === 4 && v4.startsWith('127.')
+  if (isIP(address) === 4) return address.startsWith('127.')
+  // IPv6 in its canonical form, as the URL parser writes it: ::1, or ::ffff:7f00:1 for 127.0.0.1.
+  let canonical: string
+  try {
+    canonical = new URL(`http://[${address}]`).hostname.slice(1, -1)
+  } catch {
+    return false // a scoped address (fe80::1%eth0) is never loopback
+  }
+
+  if (canonical === '::1') return true
+  if (!canonical.startsWith('::ffff:')) return false
+  const high = Number.parseInt(canonical.slice(7).split(':')[0]!, 16)
+  return high >>> 8 === 127
 }
 
 interface Limits {
