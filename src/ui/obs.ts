@@ -1,6 +1,6 @@
 /** Human renderings of `stella obs health|slo|logs|timeline`. */
 import type {ServiceHealth, Slo, TimelineEvent, TimelineEventDetail} from '../lib/api/types.js'
-import {type LogRecord, logBody, logService, logTime} from '../services/obs/logs.js'
+import {type LogRecord, levelOfSeverity, logBody, logService, logTime} from '../services/obs/logs.js'
 import {type BurnWindow, type HealthReport, type SloReport, burnSeverity} from '../services/obs/status.js'
 import {bold, cyan, dim, green, red, yellow} from './style.js'
 import {renderFields, renderTable} from './table.js'
@@ -54,7 +54,7 @@ const LOG_SERVICE_WIDTH = 20
 
 /** One log record as one line: time, level, service, short trace id, body. */
 export function formatLogLine(record: LogRecord): string {
-  const level = (record.severityText || '-').toUpperCase()
+  const level = (record.severityText || levelOfSeverity(record.severityNumber) || '-').toUpperCase()
   return [logTime(record), colorLevel(level.padEnd(5)), (logService(record) ?? '-').padEnd(LOG_SERVICE_WIDTH), shortId(record.traceId).padEnd(8), logBody(record)].join('  ')
 }
 

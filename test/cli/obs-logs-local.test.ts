@@ -116,6 +116,64 @@ describe('stella obs logs over local OTLP', () => {
     expect(server.requests[0]!.query).toMatchObject({to: iso(anchor - 2 * 3_600_000), q: 'queue'})
   })
 
+  it('--since takes a time or a duration, and runs until --until (or now)', async () => {
+    const input = join(FIXTURES, 'checkout.jsonl')
+    const bounded = await stella(['obs', 'logs', '--from-file', input, '--since', '2026-11-18T11:06:40.020Z', '--until', '2026-11-18T11:06:40.500Z', '--no-color'])
+    expect(bounded.stderr).toBe('')
+    expect(bounded.stdout).toBe(
+      [
+        '2026-11-18T11:06:40.026500Z  INFO   policy-engine         4bf92f35  load rules started',
+        '2026-11-18T11:06:40.439500Z  ERROR  evidence-store        4bf92f35  connect ECONNREFUSED evidence-store:5432',
+        '',
+      ].join('\n'),
+    )
+    const fixed = await stella(['obs', 'logs', '--from-file', input, '--from', '2026-11-18T11:06:40.020Z', '--to', '2026-11-18T11:06:40.500Z', '--no-color'])
+    expect(fixed.stdout).toBe(bounded.stdout)
+
+    // Durations ago: the records of 2026-11-18 are older than two hours.
+    const recent = await stella(['obs', 'logs', '--from-file', input, '--since', '2h', '--until', '1h'])
+    expect(recent.status).toBe(0)
+    expect(recent.stdout).toBe('')
+    expect(recent.stderr).toBe('No log records match.\n')
+
+    const backwards = await stella(['obs', 'logs', '--from-file', input, '--since', '1h', '--until', '2h'])
+    expect(backwards.status).toBe(2)
+    expect(backwards.stderr.split('\n')[0]).toMatch(/^Error: --to \(.+\) is not after --since \(.+\)$/)
+  })
+
+  it('takes --level in any case, and names a level from the severity number when the record has no text', async () => {
+    const record = (time: string, severityNumber: number, body: string) => ({timeUnixNano: time, severityNumber, body: {stringValue: body}})
+    const input = file('numbers.jsonl', `${JSON.stringify({resourceLogs: [{resource: {attributes: [{key: 'service.name', value: {stringValue: 'ledger'}}]}, scopeLogs: [{logRecords: [
+      record('1795000000000000000', 9, 'plain info'),
+      record('1795000000001000000', 15, 'a warning by number'),
+      record('1795000000002000000', 24, 'the worst'),
+      record('1795000000003000000', 0, 'no severity'),
+    ]}]}]})}\n`)
+    const all = await stella(['obs', 'logs', '--from-file', input, '--no-color'])
+    expect(all.stdout).toBe(
+      [
+        '2026-11-18T11:06:40.000000Z  INFO   ledger                -         plain info',
+        '2026-11-18T11:06:40.001000Z  WARN   ledger                -         a warning by number',
+        '2026-11-18T11:06:40.002000Z  FATAL  ledger                -         the worst',
+        '2026-11-18T11:06:40.003000Z  -      ledger                -         no severity',
+        '',
+      ].join('\n'),
+    )
+    const warn = await stella(['obs', 'logs', '--from-file', input, '--level', 'WARN', '--no-color'])
+    expect(warn.stdout).toBe(all.stdout.split('\n').filter((line) => /warning|worst/.test(line)).join('\n') + '\n')
+    const bogus = await stella(['obs', 'logs', '--from-file', input, '--level', 'Loud'])
+    expect(bogus.status).toBe(2)
+    expect(bogus.stderr).toBe('Error: invalid --level "Loud": not a log level\nHint: Give one of trace, debug, info, warn, error, fatal.\n')
+  })
+
+  it('reads a --from that names an empty directory as input, and says it holds no files', async () => {
+    const empty = join(home.path, 'empty')
+    mkdirSync(empty)
+    const r = await stella(['obs', 'logs', '--from', empty])
+    expect(r.status).toBe(3)
+    expect(r.stderr).toBe(`Error: ${empty}: the directory holds no files (hidden files are skipped)\nHint: Point at the directory the Collector file exporter writes to.\n`)
+  })
+
   it('reads a --from that names a directory or a glob as input; several inputs and kinds merge in time order', async () => {
     const {jsonLines} = collectorFiles()
     const dir = join(home.path, 'collector')

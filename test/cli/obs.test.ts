@@ -261,7 +261,7 @@ describe('stella obs logs', () => {
     expect(badTrace.stderr).toBe('Error: invalid --trace-id "xyz": a trace id is 32 hex digits\nHint: Copy the trace id from a log line, a span or `trace_id=` in an error message.\n')
     const conflict = await stella(['obs', 'logs', '--since', '1h', '--from', '2h', ...remote()])
     expect(conflict.status).toBe(2)
-    expect(conflict.stderr).toBe('Error: --since cannot be combined with --from or --to\nHint: Use --since DURATION for "until now", or --from and --to for a fixed window.\n')
+    expect(conflict.stderr).toBe('Error: --since cannot be combined with --from: both give the start of the window\nHint: Use --since (until --to, or now), or --from and --to.\n')
     const badTime = await stella(['obs', 'logs', '--from', 'yesterday', ...remote()])
     expect(badTime.status).toBe(2)
     expect(badTime.stderr).toMatch(/^Error: invalid --from "yesterday": not an RFC 3339 time or a duration\n/)

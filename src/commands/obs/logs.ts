@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {StellaCommand} from '../../base-command.js'
-import {durationFlag, remoteFlags} from '../../flags.js'
+import {remoteFlags} from '../../flags.js'
+import {UsageError} from '../../lib/errors.js'
 import {LOG_LEVELS, type LogLevel, type LogRecord, readLogs} from '../../services/obs/logs.js'
 import {LocalLogSource, namesLocalInput} from '../../services/obs/otlp-logs.js'
 import {type LogSource, RemoteObsSource, readOptions} from '../../services/obs/source.js'
@@ -13,7 +14,7 @@ export default class ObsLogs extends StellaCommand<typeof ObsLogs> {
   static override summary = 'Read log records: by time window, trace, service, level or text, one line each.'
   static override description = `Prints one line per record, oldest first: time, level, service, the first 8 digits of the trace id, and the body. Pages are fetched as they are printed, so --all over a large window starts at once and holds one page at a time.
 
-The window is --from/--to (RFC 3339, or a duration ago such as 2h) or --since DURATION (until now). The server answers at most 24h per query, so a longer window is refused before any request. Without a window the server reads the last hour (or, with --trace-id alone, the whole trace).
+The window is --from/--to (RFC 3339, or a duration ago such as 2h), or --since (a duration ago, or a time) until --to or now. The server answers at most 24h per query, so a longer window is refused before any request. Without a window the server reads the last hour (or, with --trace-id alone, the whole trace).
 
 --level X selects X and everything more severe. --query matches the body, ignoring case.
 
@@ -37,10 +38,21 @@ The window is --from/--to (RFC 3339, or a duration ago such as 2h) or --since DU
     ...remoteFlags,
     from: Flags.string({description: 'Start of the window, inclusive: RFC 3339, or a duration ago (e.g. 2h). An existing file, directory or glob match is read as --from-file.'}),
     to: Flags.string({description: 'End of the window, exclusive: RFC 3339, or a duration ago. Default: now.', aliases: ['until']}),
-    since: durationFlag({description: 'The window from this long ago until now (at most 24h), e.g. 15m or 6h.'}),
+    since: Flags.string({description: 'Start of the window as a duration ago (e.g. 15m, 6h) or an RFC 3339 time; it runs until --to, or now.'}),
     'trace-id': Flags.string({description: 'Only the records of this trace (32 hex digits).'}),
     service: Flags.string({description: 'Only the records of this service (its service.name).'}),
-    level: Flags.option({options: Object.keys(LOG_LEVELS) as LogLevel[], description: 'Only records at this level or more severe.'})(),
+    level: Flags.custom<LogLevel>({
+      description: `Only records at this level or more severe: ${Object.keys(LOG_LEVELS).join(', ')} (any case).`,
+      helpValue: Object.keys(LOG_LEVELS).join('|'),
+      async parse(input) {
+        const level = input.toLowerCase()
+        if (!Object.hasOwn(LOG_LEVELS, level)) {
+          throw new UsageError('INVALID_LEVEL', `invalid --level "${input}": not a log level`, {remedy: `Give one of ${Object.keys(LOG_LEVELS).join(', ')}.`})
+        }
+
+        return level as LogLevel
+      },
+    })(),
     query: Flags.string({char: 'q', description: 'Only records whose body contains this text (ignoring case).', aliases: ['grep']}),
     limit: Flags.integer({description: 'Without --all: how many records to print at most (default 100). With --all: how many to fetch per page (default 1000).', min: 1}),
     all: Flags.boolean({description: 'Print every matching record, page after page.'}),

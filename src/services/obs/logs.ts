@@ -41,6 +41,12 @@ export interface LogRecord {
 export const LOG_LEVELS = {trace: 1, debug: 5, info: 9, warn: 13, error: 17, fatal: 21} as const
 export type LogLevel = keyof typeof LOG_LEVELS
 
+/** The level a severity number falls in (logs.proto: 1–4 TRACE, 5–8 DEBUG, … 21–24 FATAL), or undefined for 0 and out-of-range numbers. */
+export function levelOfSeverity(severityNumber: number | undefined): string | undefined {
+  if (severityNumber === undefined || !Number.isInteger(severityNumber) || severityNumber < 1 || severityNumber > 24) return undefined
+  return ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'][(severityNumber - 1) >> 2]
+}
+
 const TRACE_ID = /^[0-9a-f]{32}$/
 
 /** Checks what the server would refuse, so a typo costs no request and reads the same locally. */

@@ -156,11 +156,17 @@ export async function holdsApiRecords(file: string): Promise<boolean> {
 
 /**
  * Whether a `--from` value names local input rather than a time: it is not an RFC 3339 time or a
- * duration, and a file, directory or glob match exists for it.
+ * duration, and a file or directory exists at that path (an empty directory too, to be refused
+ * as one), or a glob matches.
  */
 export async function namesLocalInput(value: string): Promise<boolean> {
   if (/^\d/.test(value.trim()) && /^[\dmshd]+$/.test(value.trim())) return false
   if (/^\d{4}-\d{2}-\d{2}[Tt ]/.test(value.trim())) return false
+  try {
+    await stat(value)
+    return true
+  } catch {}
+
   try {
     return (await expandInputs([value])).length > 0
   } catch {

@@ -1,6 +1,6 @@
 /**
  * The time window of a logs or timeline query, from `--from`/`--to` (RFC 3339, or a duration
- * meaning "that long ago") or `--since DURATION` (from then until now).
+ * meaning "that long ago"), or `--since` (a duration ago, or a time) until `--to` or now.
  */
 import {UsageError} from '../../lib/errors.js'
 import {formatDuration, parseDuration} from '../../lib/units.js'
@@ -15,7 +15,8 @@ export interface TimeWindow {
 export interface WindowFlags {
   from?: string
   to?: string
-  since?: number
+  /** A duration ago, in ms, or the text of a flag that takes a time or a duration. */
+  since?: number | string
 }
 
 /** The longest window the server answers for logs; checked here so the mistake costs no request. */
@@ -24,18 +25,21 @@ export const MAX_LOG_WINDOW_MS = 24 * 3_600_000
 const TIME_REMEDY = 'Give an RFC 3339 time such as 2026-11-22T10:00:00Z, or a duration ago such as 90m or 2h.'
 
 export function resolveWindow(flags: WindowFlags, now = new Date()): TimeWindow {
-  if (flags.since !== undefined && (flags.from !== undefined || flags.to !== undefined)) {
-    throw new UsageError('WINDOW_CONFLICT', '--since cannot be combined with --from or --to', {
-      remedy: 'Use --since DURATION for "until now", or --from and --to for a fixed window.',
+  if (flags.since !== undefined && flags.from !== undefined) {
+    throw new UsageError('WINDOW_CONFLICT', '--since cannot be combined with --from: both give the start of the window', {
+      remedy: 'Use --since (until --to, or now), or --from and --to.',
     })
   }
 
-  if (flags.since !== undefined) return {from: iso(now.getTime() - flags.since), to: iso(now.getTime())}
   const window: TimeWindow = {}
-  if (flags.from !== undefined) window.from = parseTime(flags.from, '--from', now)
+  const start = flags.since ?? flags.from
+  const startFlag = flags.since === undefined ? '--from' : '--since'
+  if (typeof start === 'number') window.from = iso(now.getTime() - start)
+  else if (start !== undefined) window.from = parseTime(start, startFlag, now)
   if (flags.to !== undefined) window.to = parseTime(flags.to, '--to', now)
+  else if (flags.since !== undefined) window.to = iso(now.getTime())
   if (window.from !== undefined && window.to !== undefined && Date.parse(window.to) <= Date.parse(window.from)) {
-    throw new UsageError('WINDOW_EMPTY', `--to (${window.to}) is not after --from (${window.from})`, {remedy: 'Give a --to later than --from.'})
+    throw new UsageError('WINDOW_EMPTY', `--to (${window.to}) is not after ${startFlag} (${window.from})`, {remedy: `Give a --to later than ${startFlag}.`})
   }
 
   return window
