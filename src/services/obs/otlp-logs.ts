@@ -162,11 +162,8 @@ export async function holdsApiRecords(file: string): Promise<boolean> {
 export async function namesLocalInput(value: string): Promise<boolean> {
   if (/^\d/.test(value.trim()) && /^[\dmshd]+$/.test(value.trim())) return false
   if (/^\d{4}-\d{2}-\d{2}[Tt ]/.test(value.trim())) return false
-  try {
-    await stat(value)
-    return true
-  } catch {}
-
+  const exists = await stat(value).then(() => true, () => false)
+  if (exists) return true
   try {
     return (await expandInputs([value])).length > 0
   } catch {
