@@ -1,9 +1,10 @@
 /** Human renderings of `stella obs health|slo|logs|timeline`. */
 import type {ServiceHealth, Slo, TimelineEvent, TimelineEventDetail} from '../lib/api/types.js'
-import {type LogRecord, levelOfSeverity, logBody, logService, logTime} from '../services/obs/logs.js'
+import {type LogRecord, logBody, logLevelText, logService, logTime} from '../services/obs/logs.js'
 import {type BurnWindow, type HealthReport, type SloReport, burnSeverity} from '../services/obs/status.js'
 import {bold, cyan, dim, green, red, yellow} from './style.js'
 import {renderFields, renderTable} from './table.js'
+import {printable} from './width.js'
 
 const SERVICE_STATUS_COLOR: Record<string, (text: string) => string> = {ok: green, degraded: yellow, down: red}
 const SLO_STATUS_COLOR: Record<string, (text: string) => string> = {ok: green, warning: yellow, breach: red}
@@ -54,8 +55,9 @@ const LOG_SERVICE_WIDTH = 20
 
 /** One log record as one line: time, level, service, short trace id, body. */
 export function formatLogLine(record: LogRecord): string {
-  const level = (record.severityText || levelOfSeverity(record.severityNumber) || '-').toUpperCase()
-  return [logTime(record), colorLevel(level.padEnd(5)), (logService(record) ?? '-').padEnd(LOG_SERVICE_WIDTH), shortId(record.traceId).padEnd(8), logBody(record)].join('  ')
+  const level = printable(logLevelText(record))
+  const service = printable(logService(record) ?? '-')
+  return [printable(logTime(record)), colorLevel(level.padEnd(5)), service.padEnd(LOG_SERVICE_WIDTH), printable(shortId(record.traceId)).padEnd(8), printable(logBody(record))].join('  ')
 }
 
 export function renderTimelineTable(events: readonly TimelineEvent[]): string {

@@ -7,14 +7,13 @@
  * Lines are produced one at a time, so a trace of tens of thousands of spans starts printing at
  * once; every pass over the spans is linear.
  */
-import type {AnyValue, KeyValue, SpanEvent} from '../lib/otlp/types.js'
-import {sanitizeServerText} from '../lib/api/errors.js'
-import {logBody, logService} from '../services/obs/logs.js'
+import type {AnyValue, KeyValue, SpanEvent, SpanRecord} from '../lib/otlp/types.js'
+import {logBody, logLevelText, logService} from '../services/obs/logs.js'
 import type {LogRecord} from '../services/obs/logs.js'
-import {type AssembledTrace, type TraceNode, compareBig, logNanos} from '../services/obs/trace-assembly.js'
+import {type AssembledTrace, type TraceNode, compareBig, logNanos, spanDurationNano} from '../services/obs/trace-assembly.js'
 import {bold, cyan, dim, red, yellow} from './style.js'
 import {renderTable} from './table.js'
-import {displayWidth, fitWidth} from './width.js'
+import {displayWidth, fitWidth, printable} from './width.js'
 
 export interface WaterfallOptions {
   /** Total width of a line, in columns. */
@@ -82,8 +81,8 @@ export function* traceLines(trace: AssembledTrace, options: WaterfallOptions): G
     const room = Math.max(20, width - pad.length)
     // A span shown only as context gets no details of its own.
     if (options.attributes && !context) {
-      for (const attribute of node.span.attributes) yield `${pad}${fitWidth(`${attribute.key} = ${displayValue(attribute.value)}`, room)}`
-      for (const attribute of node.span.resource.attributes) yield `${pad}${dim(fitWidth(`resource ${attribute.key} = ${displayValue(attribute.value)}`, room))}`
+      for (const attribute of node.span.attributes) yield `${pad}${fitWidth(`${printable(attribute.key)} = ${displayValue(attribute.value)}`, room)}`
+      for (const attribute of node.span.resource.attributes) yield `${pad}${dim(fitWidth(`resource ${printable(attribute.key)} = ${displayValue(attribute.value)}`, room))}`
     }
 
     if (!context) for (const item of annotations(node, showEvents, showLogs)) yield `${pad}${annotationText(item, node, trace, room)}`
@@ -102,7 +101,7 @@ export function* traceLines(trace: AssembledTrace, options: WaterfallOptions): G
     const room = Math.max(20, width - 2)
     for (const record of traceLogs) {
       const spanNote = record.spanId ? `  ${dim(`(span ${record.spanId})`)}` : ''
-      yield `  ${fitWidth(`${offset(logNanos(record), trace)}  ${levelOf(record).padEnd(5)}  ${logService(record) ?? '-'}  ${printable(logBody(record))}`, room)}${spanNote}`
+      yield `  ${fitWidth(`${offset(logNanos(record), trace)}  ${levelOf(record).padEnd(5)}  ${printable(logService(record) ?? '-')}  ${printable(logBody(record))}`, room)}${spanNote}`
     }
   }
 
@@ -111,7 +110,7 @@ export function* traceLines(trace: AssembledTrace, options: WaterfallOptions): G
     yield bold(`Timeline events of the trace (${trace.timeline.length}):`)
     const table = renderTable(
       ['TIME', 'KIND', 'ACTOR', 'RESOURCE', 'EVENT'],
-      trace.timeline.map((event) => [event.ts, event.kind, event.actor, `${event.resourceType}/${event.resourceId}`, event.eventId]),
+      trace.timeline.map((event) => [event.ts, event.kind, event.actor, `${event.resourceType}/${event.resourceId}`, event.eventId].map(printable)),
     )
     for (const line of table.split('\n')) yield `  ${line}`
   }
@@ -205,9 +204,9 @@ function columns(trace: AssembledTrace, view: SpanView, width: number): Layout {
   let duration = 'DURATION'.length
   for (const node of trace.nodes) {
     if (!view.shows(node)) continue
-    service = Math.max(service, displayWidth(node.service))
+    service = Math.max(service, displayWidth(printable(node.service)))
     name = Math.max(name, displayWidth(spanLabel(node)))
-    duration = Math.max(duration, formatNanos(node.span.endTimeUnixNano - node.span.startTimeUnixNano).length)
+    duration = Math.max(duration, spanDurationText(node.span).length)
   }
 
   service = Math.min(service, MAX_SERVICE)
@@ -246,10 +245,17 @@ function spanLabel(node: TraceNode): string {
   return `${'  '.repeat(levels)}${deep}${printable(node.span.name)}`
 }
 
+/** A span's duration, or what is wrong with its end. */
+function spanDurationText(span: SpanRecord): string {
+  const duration = spanDurationNano(span)
+  if (duration !== undefined) return formatNanos(duration)
+  return span.endTimeUnixNano === 0n ? 'no end' : 'ends early'
+}
+
 function spanLine(node: TraceNode, context: boolean, trace: AssembledTrace, layout: Layout): string {
-  const service = fitWidth(node.service, layout.service)
+  const service = fitWidth(printable(node.service), layout.service)
   const label = fitWidth(spanLabel(node), layout.name)
-  const duration = formatNanos(node.span.endTimeUnixNano - node.span.startTimeUnixNano).padStart(layout.duration)
+  const duration = spanDurationText(node.span).padStart(layout.duration)
   const bar = barOf(node, trace, layout.bar, context ? '░' : '█')
   const servicePad = ' '.repeat(layout.service - displayWidth(service))
   const labelPad = ' '.repeat(layout.name - displayWidth(label))
@@ -296,14 +302,14 @@ function annotations(node: TraceNode, events: boolean, logs: boolean): Annotatio
 function annotationText(item: Annotation, node: TraceNode, trace: AssembledTrace, room: number): string {
   const at = offset(item.at, trace)
   if (item.kind === 'event') {
-    const attributes = item.event.attributes.map((attribute) => `${attribute.key}=${displayValue(attribute.value)}`).join(' ')
+    const attributes = item.event.attributes.map((attribute) => `${printable(attribute.key)}=${displayValue(attribute.value)}`).join(' ')
     const text = fitWidth(`${at}  event  ${printable(item.event.name)}${attributes ? `  ${attributes}` : ''}`, room)
     return item.event.name === 'exception' ? red(text) : text
   }
 
   const level = levelOf(item.record)
   const service = logService(item.record)
-  const other = service !== undefined && service !== node.service ? `${service}: ` : ''
+  const other = service !== undefined && service !== node.service ? `${printable(service)}: ` : ''
   const text = fitWidth(`${at}  ${level.padEnd(5)}  ${other}${printable(logBody(item.record))}`, room)
   return level === 'ERROR' || level === 'FATAL' ? red(text) : level === 'WARN' ? yellow(text) : text
 }
@@ -313,7 +319,7 @@ function annotationPad(layout: Layout, depth: number): string {
 }
 
 function levelOf(record: LogRecord): string {
-  return (record.severityText || '-').toUpperCase()
+  return printable(logLevelText(record))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,7 +336,8 @@ function* summaryLines(trace: AssembledTrace): Generator<string> {
   }
 
   const services = trace.services.length
-  const shownServices = services > 5 ? `${trace.services.slice(0, 5).join(', ')} and ${services - 5} more` : trace.services.join(', ')
+  const shown = trace.services.slice(0, 5).map(printable).join(', ')
+  const shownServices = services > 5 ? `${shown} and ${services - 5} more` : shown
   const errors = trace.errorCount === 1 ? '1 error (!)' : `${trace.errorCount} errors${trace.errorCount > 0 ? ' (!)' : ''}`
   const parts = [
     `${spans} ${spans === 1 ? 'span' : 'spans'}`,
@@ -384,11 +391,6 @@ export function isoNanos(nanos: bigint): string {
   return iso.replace(/\.\d{3}Z$/, `.${fraction.padEnd(3, '0')}Z`)
 }
 
-/** Text from a trace may hold control characters; they must not reach the terminal. */
-function printable(text: string): string {
-  return sanitizeServerText(text, 10_000)
-}
-
 /** An attribute value as one line of text: strings as they are, anything else as JSON would say it. */
 export function displayValue(value: AnyValue): string {
   switch (value.kind) {
@@ -403,7 +405,7 @@ export function displayValue(value: AnyValue): string {
     case 'array':
       return `[${value.value.map(displayValue).join(', ')}]`
     case 'kvlist':
-      return `{${value.value.map((kv: KeyValue) => `${kv.key}: ${displayValue(kv.value)}`).join(', ')}}`
+      return `{${value.value.map((kv: KeyValue) => `${printable(kv.key)}: ${displayValue(kv.value)}`).join(', ')}}`
     default:
       return ''
   }

@@ -4,12 +4,22 @@
  * and span names come from anywhere; a table lined up by character count breaks on 決済サービス.
  */
 
+import {sanitizeServerText} from '../lib/api/errors.js'
+
 /** Code points two columns wide outside emoji (East Asian Width W and F), as [first, last] pairs. */
 const WIDE: readonly number[] = [
   0x1100, 0x115f, 0x2329, 0x232a, 0x2e80, 0x303e, 0x3041, 0x33ff, 0x3400, 0x4dbf, 0x4e00, 0x9fff, 0xa000, 0xa4cf, 0xa960, 0xa97f, 0xac00, 0xd7a3,
   0xf900, 0xfaff, 0xfe10, 0xfe19, 0xfe30, 0xfe6f, 0xff00, 0xff60, 0xffe0, 0xffe6, 0x16fe0, 0x16fe4, 0x17000, 0x18cff, 0x1b000, 0x1b2ff, 0x20000, 0x2fffd,
   0x30000, 0x3fffd,
 ]
+
+/**
+ * Text from telemetry made safe for one terminal line: control characters (an escape sequence
+ * could repaint the screen, a newline forge another record) become spaces, runs of whitespace one.
+ */
+export function printable(text: string): string {
+  return sanitizeServerText(text, Number.POSITIVE_INFINITY)
+}
 
 const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}\p{Cc}]$/u
 const EMOJI = /^\p{Emoji_Presentation}$/u

@@ -11,7 +11,7 @@ import {type ContractServer, TOKENS, startContractServer} from '../contract-serv
 import {resourceLogsOf} from '../contract-server/otlp-json.js'
 import {encodeLogsRequest, encodeTraceRequest, lengthPrefixed} from '../contract-server/otlp-proto.js'
 import {projectRoot, runCli, scratchDir} from '../helpers/cli.js'
-import {OTHER_TRACE_ID, SERVICES, TRACE_ID, checkoutJsonLines, checkoutProto, span} from '../helpers/trace-records.js'
+import {OTHER_TRACE_ID, SERVICES, TRACE_ID, checkoutJsonLines, checkoutProto, resource, span, text} from '../helpers/trace-records.js'
 
 let server: ContractServer
 let home: {path: string; cleanup: () => void}
@@ -307,6 +307,52 @@ describe('stella obs trace from local files', () => {
         expect({spans: local.spans, logs: local.logs, summary: local.summary}, input).toEqual({spans: remoteRun.spans, logs: remoteRun.logs, summary: remoteRun.summary})
       }
     }
+  })
+
+  it('keeps control characters in the data away from the terminal: service names, attribute keys, log bodies', async () => {
+    const hostile = resource('svc\u001b[2J\nforged', [text('key\u001b[31m', 'v\u0007')])
+    const spans = [
+      span({id: 'a1', name: 'root\r', resource: hostile, start: 0, end: 10, attributes: [text('attr\u001b]0;title\u0007', 'x')]}),
+    ]
+    const path = file('hostile.pb', lengthPrefixed([Buffer.from(encodeTraces(spans))]))
+    const r = await stella(['obs', 'trace', TRACE_ID, '--from', path, '--width', '80', '--attributes'])
+    expect(r.stderr).toBe('')
+    expect(r.stdout).not.toMatch(/[\u0007\u001b\r]/)
+    expect(r.stdout.split('\n')).toEqual([
+      'Trace 4bf92f3577b34da6a3ce929d0e0e4736  started 2026-11-18T11:06:40.000Z',
+      '',
+      '   SERVICE         SPAN  DURATION  0                  5.00ms              10.0ms',
+      '*  svc [2J forged  root    10.0ms  █████████████████████████████████████████████',
+      '                     attr ]0;title = x',
+      '                     resource service.name = svc [2J forged',
+      '                     resource key [31m = v',
+      '',
+      '1 span, 1 service (svc [2J forged), 10.0ms, 0 errors',
+      'critical path (*): root (1 span)',
+      '',
+    ])
+
+    const logs = file('hostile-logs.jsonl', `${JSON.stringify({resourceLogs: [{resource: {attributes: [{key: 'service.name', value: {stringValue: 'svc\u001b[32m'}}]}, scopeLogs: [{logRecords: [{timeUnixNano: '1795000000000000000', severityText: 'INFO\u001b[0m', body: {stringValue: 'line one\nforged line\u001b[2J'}}]}]}]})}\n`)
+    const printed = await stella(['obs', 'logs', '--from-file', logs, '--no-color'])
+    expect(printed.stdout).toBe('2026-11-18T11:06:40.000000Z  INFO [0M  svc [32m              -         line one forged line [2J\n')
+  })
+
+  it('says a span has no end, or ends before it starts, instead of drawing a negative duration', async () => {
+    const spans = [
+      span({id: 'a1', name: 'root', resource: SERVICES.gateway, start: 0, end: 10}),
+      {...span({id: 'b2', parent: 'a1', name: 'still running', resource: SERVICES.policy, start: 2, end: 0}), endTimeUnixNano: 0n},
+      span({id: 'c3', parent: 'a1', name: 'clock skew', resource: SERVICES.store, start: 5, end: 4}),
+    ]
+    const path = file('ends.pb', lengthPrefixed([Buffer.from(encodeTraces(spans))]))
+    const r = await stella(['obs', 'trace', TRACE_ID, '--from', path, '--width', '80'])
+    expect(r.stderr).toBe('')
+    expect(r.stdout.split('\n').slice(3, 6)).toEqual([
+      '*  api-gateway     root                 10.0ms  ████████████████████████████████',
+      '   policy-engine     still running      no end        █',
+      '   evidence-store    clock skew     ends early                  █',
+    ])
+    const json = JSON.parse((await stella(['obs', 'trace', TRACE_ID, '--from', path, '--json'])).stdout)
+    expect(json.result.spans.map((s: {name: string; durationNano: string | null}) => [s.name, s.durationNano])).toEqual([['root', '10000000'], ['still running', null], ['clock skew', null]])
   })
 
   it('draws a trace of 10,000 spans, one line each, and collapses it with --depth', async () => {

@@ -41,6 +41,11 @@ export interface LogRecord {
 export const LOG_LEVELS = {trace: 1, debug: 5, info: 9, warn: 13, error: 17, fatal: 21} as const
 export type LogLevel = keyof typeof LOG_LEVELS
 
+/** The level a record shows: its severity text, else the level of its severity number, else `-`. */
+export function logLevelText(record: LogRecord): string {
+  return (record.severityText || levelOfSeverity(record.severityNumber) || '-').toUpperCase()
+}
+
 /** The level a severity number falls in (logs.proto: 1–4 TRACE, 5–8 DEBUG, … 21–24 FATAL), or undefined for 0 and out-of-range numbers. */
 export function levelOfSeverity(severityNumber: number | undefined): string | undefined {
   if (severityNumber === undefined || !Number.isInteger(severityNumber) || severityNumber < 1 || severityNumber > 24) return undefined

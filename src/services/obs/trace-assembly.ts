@@ -257,7 +257,8 @@ function markCriticalPath(tops: readonly TraceNode[], traceStart: bigint, traceE
     for (const candidate of candidates) {
       if (cursor <= start) break
       const childStart = candidate.child.span.startTimeUnixNano
-      if (candidate.end > cursor || childStart >= cursor) continue
+      // A span without a proper end (it had not ended, or its clock was wrong) explains no wait.
+      if (candidate.end > cursor || childStart >= cursor || candidate.child.span.endTimeUnixNano < childStart) continue
       own += cursor - candidate.end
       candidate.child.critical = true
       marked.push(candidate.child)
@@ -270,6 +271,15 @@ function markCriticalPath(tops: readonly TraceNode[], traceStart: bigint, traceE
   }
 
   return marked
+}
+
+/**
+ * How long a span took, or undefined when its end is before its start: an end of 0 is a span
+ * recorded before it ended (or an end never set), and any other is a clock or exporter fault.
+ */
+export function spanDurationNano(span: SpanRecord): bigint | undefined {
+  const duration = span.endTimeUnixNano - span.startTimeUnixNano
+  return duration < 0n ? undefined : duration
 }
 
 export function serviceName(attributes: readonly KeyValue[]): string {

@@ -10,7 +10,7 @@ import {readOtlpInputs} from '../../lib/otlp/files.js'
 import type {LogRecord} from './logs.js'
 import {decodeMessage, localFiles, logsOfMessage} from './otlp-logs.js'
 import {type ObsApi, RemoteObsSource} from './source.js'
-import {type AssembledTrace, type TraceNode, assembleTrace} from './trace-assembly.js'
+import {type AssembledTrace, type TraceNode, assembleTrace, spanDurationNano} from './trace-assembly.js'
 
 const TRACE_ID = /^[0-9a-f]{32}$/
 
@@ -201,7 +201,8 @@ export interface TraceSpanJson {
   /** Nanoseconds since the epoch, as decimal strings (OTLP/JSON's 64-bit integers). */
   startTimeUnixNano: string
   endTimeUnixNano: string
-  durationNano: string
+  /** Null when the span's end is before its start (an end of 0: it had not ended). */
+  durationNano: string | null
   status: {code: number; message: string}
   depth: number
   /** Span ids, in start-time order. */
@@ -273,7 +274,7 @@ function spanJson(node: TraceNode): TraceSpanJson {
     service: node.service,
     startTimeUnixNano: span.startTimeUnixNano.toString(),
     endTimeUnixNano: span.endTimeUnixNano.toString(),
-    durationNano: (span.endTimeUnixNano - span.startTimeUnixNano).toString(),
+    durationNano: spanDurationNano(span)?.toString() ?? null,
     status: {code: span.status.code, message: span.status.message},
     depth: node.depth,
     children: node.children.map((child) => child.span.spanId),
