@@ -317,6 +317,7 @@ describe('stella obs trace from local files', () => {
     const path = file('hostile.pb', lengthPrefixed([Buffer.from(encodeTraces(spans))]))
     const r = await stella(['obs', 'trace', TRACE_ID, '--from', path, '--width', '80', '--attributes'])
     expect(r.stderr).toBe('')
+    // eslint-disable-next-line no-control-regex
     expect(r.stdout).not.toMatch(/[\u0007\u001b\r]/)
     expect(r.stdout.split('\n')).toEqual([
       'Trace 4bf92f3577b34da6a3ce929d0e0e4736  started 2026-11-18T11:06:40.000Z',
