@@ -7,6 +7,7 @@ import {formatDuration} from '../lib/units.js'
 import {bold, dim, green, red, yellow} from './style.js'
 import {colorBurn} from './obs.js'
 import {renderTable} from './table.js'
+import {printable} from './width.js'
 
 const STATUS_COLOR: Record<string, (text: string) => string> = {ok: green, degraded: yellow, down: red, warning: yellow, breach: red}
 /** How many of the sparkline's minutes the plain table shows. */
@@ -68,19 +69,19 @@ function servicesTable(services: readonly ServiceRow[], remote: boolean): string
   if (remote) {
     return renderTable(
       ['SERVICE', 'STATUS', 'INSTANCES', 'RPS', 'ERRORS', 'P50 MS', 'P95 MS', 'P99 MS', 'ROUTES'],
-      services.map((s) => [s.name, s.status === undefined ? '-' : colorStatus(s.status), s.instances ?? '-', s.rate.toFixed(1), percent(s.errorRate), ms(s.p50), ms(s.p95), ms(s.p99), s.routes.length]),
+      services.map((s) => [printable(s.name), s.status === undefined ? '-' : colorStatus(s.status), s.instances ?? '-', s.rate.toFixed(1), percent(s.errorRate), ms(s.p50), ms(s.p95), ms(s.p99), s.routes.length]),
     )
   }
 
   return renderTable(
     ['SERVICE', 'RPS', 'ERRORS', 'P50 MS', 'P95 MS', 'P99 MS', 'REQUESTS', 'TOTAL', `LAST ${TREND_MINUTES} MIN`],
-    services.map((s) => [s.name, s.rate.toFixed(1), percent(s.errorRate), ms(s.p50), ms(s.p95), ms(s.p99), s.count ?? '-', s.total ?? '-', trend(s.sparkline)]),
+    services.map((s) => [printable(s.name), s.rate.toFixed(1), percent(s.errorRate), ms(s.p50), ms(s.p95), ms(s.p99), s.count ?? '-', s.total ?? '-', trend(s.sparkline)]),
   )
 }
 
 function routesTable(routes: readonly RouteRow[], remote: boolean): string {
   const head = ['SERVICE', 'ROUTE', 'RPS', 'ERRORS', 'P50 MS', 'P95 MS', 'P99 MS']
-  const row = (r: RouteRow) => [r.service, r.route, r.rate.toFixed(1), percent(r.errorRate), ms(r.p50), ms(r.p95), ms(r.p99)]
+  const row = (r: RouteRow) => [printable(r.service), printable(r.route), r.rate.toFixed(1), percent(r.errorRate), ms(r.p50), ms(r.p95), ms(r.p99)]
   if (remote) return renderTable(head, routes.map(row))
   return renderTable([...head, 'REQUESTS', 'TOTAL'], routes.map((r) => [...row(r), r.count ?? '-', r.total ?? '-']))
 }
@@ -88,7 +89,7 @@ function routesTable(routes: readonly RouteRow[], remote: boolean): string {
 function jobsTable(jobs: readonly JobRow[]): string {
   return renderTable(
     ['QUEUE', 'DEPTH', 'RUNNING', 'DONE/MIN', 'FAILED/MIN', 'OLDEST'],
-    jobs.map((job) => [job.queue, job.depth, job.running, job.succeededPerMin.toFixed(1), job.failedPerMin > 0 ? yellow(job.failedPerMin.toFixed(1)) : job.failedPerMin.toFixed(1), formatDuration(job.oldestAgeSeconds * 1000)]),
+    jobs.map((job) => [printable(job.queue), job.depth, job.running, job.succeededPerMin.toFixed(1), job.failedPerMin > 0 ? yellow(job.failedPerMin.toFixed(1)) : job.failedPerMin.toFixed(1), formatDuration(job.oldestAgeSeconds * 1000)]),
   )
 }
 
@@ -100,7 +101,7 @@ function slosTable(slos: readonly SloRow[]): string {
   const sorted = [...slos].sort((a, b) => rank(b) - rank(a) || b.burn1h - a.burn1h || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   return renderTable(
     ['SLO', 'SERVICE', 'JOURNEY', 'BURN 1H', 'BURN 6H', 'BURN 24H', 'BUDGET LEFT', 'STATUS'],
-    sorted.map((slo) => [slo.id, slo.service, slo.journey, colorBurn(slo.burn1h, '1h'), colorBurn(slo.burn6h, '6h'), colorBurn(slo.burn24h, '24h'), `${Math.round(slo.errorBudgetRemaining * 100)}%`, colorStatus(slo.status)]),
+    sorted.map((slo) => [printable(slo.id), printable(slo.service), printable(slo.journey), colorBurn(slo.burn1h, '1h'), colorBurn(slo.burn6h, '6h'), colorBurn(slo.burn24h, '24h'), `${Math.round(slo.errorBudgetRemaining * 100)}%`, colorStatus(slo.status)]),
   )
 }
 

@@ -7,6 +7,7 @@ import {describe, expect, it} from 'vitest'
 import type {TopSnapshot} from '../../src/services/obs/top-model.js'
 import {composeFrame} from '../../src/ui/top/layout.js'
 import {renderTopFrame} from '../../src/ui/top/index.js'
+import {renderTopPlain} from '../../src/ui/top-plain.js'
 import {INITIAL_VIEW, type ViewState} from '../../src/ui/top/state.js'
 import {displayWidth} from '../../src/ui/width.js'
 import {localSnapshot, remoteSnapshot} from './top-fixtures.js'
@@ -129,6 +130,20 @@ describe('a snapshot from a server', () => {
 })
 
 describe('figures computed from spans', () => {
+  it('names from telemetry never bring a control character to the terminal, on the dashboard or in plain output', () => {
+    const snapshot = localSnapshot()
+    const [checkout, ...rest] = snapshot.services
+    const hostile: TopSnapshot = {...snapshot, services: [{...checkout!, name: 'check\u001b[2Jout\n', routes: [{...checkout!.routes[0]!, service: 'check\u001b[2Jout\n', route: 'GET /\u0007x'}]}, ...rest]}
+    const frame = lines(hostile, 120, 12)
+    expect(frame[5]).toMatch(/^› check \[2Jout {6}/)
+    const drilled = lines(hostile, 120, 12, {drill: 'check\u001b[2Jout\n'})
+    expect(drilled.some((line) => line.includes('GET / x'))).toBe(true)
+    const plain = renderTopPlain(hostile)
+    expect(plain).toContain('check [2Jout')
+    // eslint-disable-next-line no-control-regex
+    for (const text of [...frame, ...drilled, plain]) expect(text).not.toMatch(/[\u0007\u001b]/)
+  })
+
   it('at 120 columns: listening URL, folded series, 30-minute sparklines', () => {
     expect(lines(localSnapshot(), 120, 12)).toEqual([
       'stella obs top  listening on http://127.0.0.1:4318  window 1m  updated 10:42:17',

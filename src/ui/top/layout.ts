@@ -6,7 +6,7 @@
 import {BURN_ELEVATED, BURN_RATE_PAGE, type BurnWindow, burnSeverity} from '../../services/obs/status.js'
 import type {JobRow, RouteRow, ServiceRow, SloRow, TopSnapshot} from '../../services/obs/top-model.js'
 import {formatAge, formatBurn, formatClock, formatLatency, formatPercent, formatRate, sparkline} from './format.js'
-import {displayWidth, fitWidth, padWidth, sliceColumns} from '../width.js'
+import {displayWidth, fitWidth, padWidth, printable, sliceColumns} from '../width.js'
 import {type CursorTable, type SortKey, type ViewState, selectedKey} from './state.js'
 
 /** What a piece of text means; the view turns it into colour (or nothing, without colour). */
@@ -280,12 +280,13 @@ function routesSection(snapshot: TopSnapshot, service: string, state: ViewState)
   const all = owner?.routes ?? []
   const rows = sortRows(filterRows(all, state.routeFilter, (row) => row.route), state.sort, (row) => row.route)
   const title = tableTitle('ROUTES', rows.length, all.length, state.routeFilter, state.sort)
+  const name = printable(service)
   return section({
-    title: [{text: `${service} › `, tone: 'heading'}, ...title],
+    title: [{text: `${name} › `, tone: 'heading'}, ...title],
     columns: routeColumns(all),
     rows,
     key: (row) => row.route,
-    empty: owner === undefined ? `${service} is not in the latest snapshot` : state.routeFilter === '' ? `no routes reported for ${service}` : `no route matches "${state.routeFilter}"`,
+    empty: owner === undefined ? `${name} is not in the latest snapshot` : state.routeFilter === '' ? `no routes reported for ${name}` : `no route matches "${state.routeFilter}"`,
   })
 }
 
@@ -529,11 +530,16 @@ function headingSegments<Row>(placed: readonly Placed<Row>[]): Segment[] {
   return [{text: `${' '.repeat(MARKER.length)}${text}`.trimEnd(), tone: 'columns'}]
 }
 
+function printableCell(cell: Segment): Segment {
+  return {...cell, text: printable(cell.text)}
+}
+
 function renderRow<Row>(row: Row, placed: readonly Placed<Row>[], selected: boolean): Line {
   const segments: Segment[] = [{text: selected ? MARKER : ' '.repeat(MARKER.length)}]
   placed.forEach(({column, width}, position) => {
     if (position > 0) segments.push({text: GAP})
-    const cell = column.id === 'trend' ? {text: sparkline((row as {sparkline?: number[]}).sparkline ?? [], width)} : column.cell(row)
+    // Names come from telemetry: no control character of theirs reaches the terminal.
+    const cell = column.id === 'trend' ? {text: sparkline((row as {sparkline?: number[]}).sparkline ?? [], width)} : printableCell(column.cell(row))
     const text = fitWidth(cell.text, width)
     const padding = ' '.repeat(width - displayWidth(text))
     if (column.align === 'right') segments.push({text: padding}, {text, tone: cell.tone})
