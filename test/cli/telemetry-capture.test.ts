@@ -4,7 +4,7 @@
  */
 import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {gzipSync} from 'node:zlib'
+import {gunzipSync, gzipSync} from 'node:zlib'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import {readOtlpInputs} from '../../src/lib/otlp/files.js'
@@ -177,6 +177,48 @@ describe('telemetry capture --from (Collector file-exporter output)', () => {
     expect(readdirSync(work.path)).toEqual(['bad.jsonl'])
   })
 
+  it('verifies a bundle among the inputs before any of its records is used, and never signs altered evidence again', async () => {
+    const first = join(work.path, 'first.tgz')
+    expect((await capture(['--from', collector, ...WINDOW, '--key', TEST_KEY, '--out', first])).status).toBe(0)
+
+    // Its content checked, its signer not: said in a warning.
+    const again = join(work.path, 'again.tgz')
+    const unsigned = await capture(['--from', first, ...WINDOW, '--key', TEST_KEY, '--out', again])
+    expect(unsigned.status).toBe(0)
+    expect(unsigned.stderr).toBe(`Warning: ${first}: its files match its manifest, but who signed it was not checked (no --verify-key); its records are now signed with --key\n`)
+    expect((await contents(again)).traces.map((s) => s.name)).toEqual(['A1', 'A2', 'B2', 'window start', 'C1'])
+
+    const trusted = join(work.path, 'trusted.tgz')
+    const signed = await capture(['--from', first, ...WINDOW, '--key', TEST_KEY, '--verify-key', TEST_PUBLIC_KEY, '--out', trusted])
+    expect(signed.stderr).toBe('')
+    expect(signed.status).toBe(0)
+
+    // Signed by someone else than --verify-key: refused, nothing written.
+    const stranger = await capture(['--from', first, ...WINDOW, '--key', TEST_KEY, '--verify-key', SERVER_PUBLIC_KEY_PATH, '--out', join(work.path, 'stranger.tgz')])
+    expect(stranger.status).toBe(1)
+    expect(stranger.stderr).toMatch(new RegExp(`^Error: ${first.replaceAll('.', '\\.')} does not verify \\(signatures: .+\\); none of its records were used\n`))
+
+    // One byte of a span name changed inside: refused by capture, obs trace and obs logs alike.
+    const tar = gunzipSync(readFileSync(first))
+    const at = tar.indexOf('window start')
+    expect(at).toBeGreaterThan(0)
+    tar[at] = 'W'.charCodeAt(0)
+    const tampered = join(work.path, 'tampered.tgz')
+    writeFileSync(tampered, gzipSync(tar))
+    const why = new RegExp(`^Error: ${tampered.replaceAll('.', '\\.')} does not verify \\(files: otlp/traces\\.pb differs: .+; merkle: .+\\); none of its records were used\nHint: See \`stella forensic verify ${tampered.replaceAll('.', '\\.')} --key …\` for the full report, and use only bundles that verify\\.\n$`)
+    const refused = await capture(['--from', tampered, ...WINDOW, '--key', TEST_KEY, '--out', join(work.path, 'laundered.tgz')])
+    expect(refused.status).toBe(1)
+    expect(refused.stderr).toMatch(why)
+    for (const view of [['obs', 'trace', TRACE, '--from', tampered], ['obs', 'logs', '--from-file', tampered]]) {
+      const r = await runCli(view, {home: work.path})
+      expect(r.status, view.join(' ')).toBe(1)
+      expect(r.stdout, view.join(' ')).toBe('')
+      expect(r.stderr, view.join(' ')).toMatch(why)
+    }
+
+    expect(readdirSync(work.path).sort()).toEqual(['again.tgz', 'first.tgz', 'tampered.tgz', 'trusted.tgz'])
+  })
+
   it('says what is missing or wrong on the command line (exit 2)', async () => {
     const out = join(work.path, 'x.tgz')
     const cases: [string[], string][] = [
@@ -186,6 +228,7 @@ describe('telemetry capture --from (Collector file-exporter output)', () => {
       [['--listen', '4318', '--window', '1h', '--key', TEST_KEY, '--out', out], 'Error: --window is not for --listen: the window of a live capture is the time it listened\nHint: Drop it, or choose the other form.\n'],
       [['--from', collector, '--window', '1h', '--duration', '5m', '--key', TEST_KEY, '--out', out], 'Error: --duration is only for --listen\nHint: Drop it, or choose the other form.\n'],
       [['--listen', 'collector:http', '--key', TEST_KEY, '--out', out], 'Error: --listen "collector:http" is not [host:]port\nHint: e.g. --listen 4318, --listen 127.0.0.1:4318, or --listen 0.0.0.0:4318 --allow-non-loopback.\n'],
+      [['--listen', '0', '--verify-key', TEST_PUBLIC_KEY, '--key', TEST_KEY, '--out', out], 'Error: --verify-key is only for --from\nHint: Drop it, or choose the other form.\n'],
     ]
     for (const [args, stderr] of cases) {
       const r = await capture(args)

@@ -23,12 +23,12 @@ export default class TelemetryCapture extends StellaCommand<typeof TelemetryCapt
 
 Server (neither --from nor --listen): streams GET /telemetry/exports/forensic/{window} into a temp directory beside --out (an interrupted transfer resumes with HTTP Range when the server allows it), verifies it against the trusted --key(s) (public keys), and saves it only if every check passes and it is a telemetry bundle (else exit 1, nothing saved).
 
-Files (--from FILE|DIR|GLOB, repeatable): reads what the OpenTelemetry Collector file exporter wrote (JSON lines or proto, gzip-compressed or not; telemetry bundles too), keeps the records whose time falls in the window — a span's start, a log record's time (or observed time), a metric's latest point; records without a time are left out — and signs the bundle with --key (private keys). Memory stays flat however large the input: each signal is written to a temp file as it is read.
+Files (--from FILE|DIR|GLOB, repeatable): reads what the OpenTelemetry Collector file exporter wrote (JSON lines or proto, gzip-compressed or not; telemetry bundles too), keeps the records whose time falls in the window — a span's start, a log record's time (or observed time), a metric's latest point; records without a time are left out — and signs the bundle with --key (private keys). A telemetry bundle among the inputs is verified before any of its records is used: its files must match its manifest, Merkle root and statement, and with --verify-key (public keys) its signatures must verify too; one that fails stops the capture (exit 1, nothing written). Memory stays flat however large the input: each signal is written to a temp file as it is read.
 
 Listen (--listen [host:]port): an OTLP/HTTP receiver (POST /v1/traces, /v1/logs, /v1/metrics; protobuf or JSON, gzip or not) records everything that arrives until --duration has passed or Ctrl-C (or SIGTERM); then it writes the bundle of what was received and exits 0. A second Ctrl-C abandons the capture and writes nothing. It binds loopback only unless --allow-non-loopback. The window in the manifest is when it listened. The address goes to stderr; on a terminal a live count too.
 
 The window: --window DURATION (the last DURATION until now), or --since TIME [--until TIME] (RFC 3339, or a duration ago such as 2h). The server takes whole minutes, hours or days up to 7d.
-Exit codes: 0 written; 1 the server's export failed verification; 2 usage; 3 an input, key or --out could not be read or written, or an input is malformed; 4 the server failed; 5 the server refused the credentials (the export needs stella:evidence:export).`
+Exit codes: 0 written; 1 the server's export, or a bundle given to --from, failed verification; 2 usage; 3 an input, key or --out could not be read or written, or an input is malformed; 4 the server failed; 5 the server refused the credentials (the export needs stella:evidence:export).`
 
   static override examples = [
     '<%= config.bin %> telemetry capture --window 24h --out inc-7.tgz --key platform.pub.pem',
@@ -51,6 +51,10 @@ Exit codes: 0 written; 1 the server's export failed verification; 2 usage; 3 an 
     duration: durationFlag({description: 'With --listen: stop recording after this long. Default: until Ctrl-C.'}),
     'allow-non-loopback': Flags.boolean({description: 'With --listen: allow binding an address other than loopback (anyone who can reach it can send data).'}),
     'max-body': sizeFlag({description: 'With --listen: the largest request body accepted, decompressed (413 beyond).'}),
+    'verify-key': Flags.string({
+      description: 'With --from: a trusted public key that telemetry bundles among the inputs must be signed with; repeat for more. Without it, their files are still checked against their manifest and root, and a warning says their signatures were not.',
+      multiple: true,
+    }),
     force: Flags.boolean({description: 'Replace --out if it exists.'}),
     ...remoteFlags,
   }
@@ -58,6 +62,7 @@ Exit codes: 0 written; 1 the server's export failed verification; 2 usage; 3 an 
   async run(): Promise<CaptureSummary> {
     const {flags} = this
     if (flags.listen === undefined) this.refuseFlags(LISTEN_ONLY, 'only for --listen')
+    if (flags.from === undefined) this.refuseFlags(['verify-key'], 'only for --from')
     const progress = createCaptureProgress({enabled: !this.jsonEnabled()})
     let summary: CaptureSummary
     try {
@@ -69,6 +74,7 @@ Exit codes: 0 written; 1 the server's export failed verification; 2 usage; 3 an 
     }
 
     for (const problem of summary.undecodable ?? []) this.warning(`not counted, does not decode: ${problem}`)
+    for (const file of summary.unsignedInputs ?? []) this.warning(`${file}: its files match its manifest, but who signed it was not checked (no --verify-key); its records are now signed with --key`)
     if (summary.fileCount === 0) this.warning(`the bundle holds no telemetry: ${EMPTY_REASON[summary.source]}`)
     this.out(renderCaptureSummary(summary))
     return summary
@@ -96,6 +102,7 @@ Exit codes: 0 written; 1 the server's export failed verification; 2 usage; 3 an 
       from,
       window,
       keyPaths: flags.key ?? [],
+      verifyKeyPaths: flags['verify-key'] ?? [],
       caseId: flags.case ?? DEFAULT_CASE,
       tenant: this.tenant() ?? 'local',
       out: flags.out,

@@ -56,6 +56,8 @@ export interface ReadOtlpOptions {
   mustContain?: {text: string; binary: Uint8Array}
   /** A longer line or message is an error. Default 64 MiB (the OTLP spec's recommended limit). */
   maxMessageBytes?: number
+  /** Called with each evidence bundle among the inputs before anything of it is read: it may refuse the bundle by throwing. */
+  checkBundle?: (file: string) => Promise<void>
 }
 
 export type OtlpFileErrorCode =
@@ -320,12 +322,12 @@ export async function* readOtlpInputs(inputs: readonly string[], options: ReadOt
   // One pair of read buffers for all the files, read one after another: fresh ones for each file
   // cost a page fault per 4 KiB and external memory that the garbage collector answers to.
   const readBuffers = new ReadBuffers(settings.search === undefined && settings.binary === undefined ? CHUNK_SIZE : SEARCH_READ_SIZE)
-  for (const file of await expandInputs(inputs)) yield* readFile(file, settings, readBuffers)
+  for (const file of await expandInputs(inputs)) yield* readFile(file, settings, readBuffers, options.checkBundle)
 }
 
 type ReadSettings = Pick<FrameContext, 'signals' | 'search' | 'binary' | 'maxMessageBytes'>
 
-async function* readFile(file: string, settings: ReadSettings, readBuffers: ReadBuffers): AsyncGenerator<OtlpMessage> {
+async function* readFile(file: string, settings: ReadSettings, readBuffers: ReadBuffers, checkBundle: ReadOtlpOptions['checkBundle']): AsyncGenerator<OtlpMessage> {
   let handle: FileHandle
   try {
     handle = await open(file)
@@ -340,8 +342,11 @@ async function* readFile(file: string, settings: ReadSettings, readBuffers: Read
     // Decompressors hold on to their input, so they get fresh chunks (and hand out fresh ones).
     const fresh = (): AsyncGenerator<Uint8Array> => readChunks(handle, file, undefined)
     const context = (compressed: boolean): FrameContext => ({...settings, source: file, signal: undefined, compressed, copy: !compressed, out: []})
-    if (startsWith(start, GZIP_MAGIC)) {
-      if (isTar(peekGunzip(start))) {
+    const gzip = startsWith(start, GZIP_MAGIC)
+    const bundle = gzip ? isTar(peekGunzip(start)) : isTar(start)
+    if (bundle && checkBundle !== undefined) await checkBundle(file)
+    if (gzip) {
+      if (bundle) {
         yield* frame(gunzipChunks(file, fresh()), new TarFramer(context(true)))
       } else {
         yield* frame(decompressChunks(file, fresh(), zlib.createGunzip({chunkSize: CHUNK_SIZE}), 'gzip'), topLevelFramer(context(true)))

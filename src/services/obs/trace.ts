@@ -8,6 +8,7 @@ import {InputError, RemoteError, UsageError} from '../../lib/errors.js'
 import {type SpanRecord, attributesToObject, decodeTraces, decodeTracesJson, tracesFromJson} from '../../lib/otlp/index.js'
 import {readOtlpInputs} from '../../lib/otlp/files.js'
 import type {LogRecord} from './logs.js'
+import {inputBundleCheck} from '../forensic/input-bundles.js'
 import {decodeMessage, localFiles, logsOfMessage} from './otlp-logs.js'
 import {type ObsApi, RemoteObsSource} from './source.js'
 import {type AssembledTrace, type TraceNode, assembleTrace, spanDurationNano} from './trace-assembly.js'
@@ -163,7 +164,7 @@ export class FileTraceSource implements TraceSource {
     const spans: SpanRecord[] = []
     const logs: LogRecord[] = []
     const mustContain = {text: traceId, binary: Buffer.from(traceId, 'hex')}
-    for await (const message of readOtlpInputs(files, {signals: ['traces', 'logs'], mustContain})) {
+    for await (const message of readOtlpInputs(files, {signals: ['traces', 'logs'], mustContain, checkBundle: inputBundleCheck({trustedKeys: []})})) {
       if (message.signal === 'traces') {
         const decoded = decodeMessage(message, () => (message.format === 'proto' ? decodeTraces(message.bytes) : decodeTracesJson(message.bytes)))
         for (const span of decoded) if (span.traceId === traceId) spans.push(span)

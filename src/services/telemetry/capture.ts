@@ -28,6 +28,7 @@ import {type ReceiverStats, startOtlpReceiver} from '../../lib/otlp/receiver.js'
 import type {LogRecordOtlp, MetricRecord, Signal, SignalRecords, SpanRecord} from '../../lib/otlp/types.js'
 import {type VerificationSummary, summarise} from '../forensic/remote.js'
 import {readTrustedKeys} from '../forensic/bundle-file.js'
+import {inputBundleCheck} from '../forensic/input-bundles.js'
 import {showSnapshot} from '../forensic/snapshot.js'
 import {FrameSplitter, OtlpSpool, type SignalCounts, emptyCounts, signalOfPath} from './otlp-bundle.js'
 
@@ -54,6 +55,8 @@ export interface CaptureSummary {
   outsideWindow?: Record<Signal, number>
   /** files: the messages read from the inputs. */
   messagesRead?: number
+  /** files: bundles among the inputs whose content was checked but not their signatures (no trusted key given). */
+  unsignedInputs?: string[]
   /** listen: where it listened, for how long, why it stopped, and what the receiver turned away. */
   listen?: {url: string; durationMs: number; stoppedBy: 'duration' | 'signal'; receiver: ReceiverStats}
   /** server: how the download went, and what verifying it found. */
@@ -89,6 +92,8 @@ interface LocalBundleInput {
 export interface FilesCaptureInput extends LocalBundleInput {
   from: string[]
   window: CaptureWindow
+  /** Public keys that telemetry bundles among the inputs must be signed with; without, only their content is checked. */
+  verifyKeyPaths?: string[]
 }
 
 export interface ListenCaptureInput extends LocalBundleInput {
@@ -162,6 +167,9 @@ export async function captureFromFiles(input: FilesCaptureInput): Promise<Captur
   }
 
   const keys = await prepareLocal(input)
+  const trustedKeys = (input.verifyKeyPaths ?? []).length > 0 ? await readTrustedKeys(input.verifyKeyPaths!) : []
+  const unsignedInputs: string[] = []
+  const checkBundle = inputBundleCheck({trustedKeys, onUnsigned: (file) => unsignedInputs.push(file)})
   const from = nanosOf(input.window.from)
   const to = nanosOf(input.window.to)
   const outside = {traces: 0, logs: 0, metrics: 0}
@@ -169,7 +177,7 @@ export async function captureFromFiles(input: FilesCaptureInput): Promise<Captur
   let kept = 0
   let bytes = 0
   const summary = await buildLocalBundle(input, keys, 'files', async (spool) => {
-    for await (const message of readOtlpInputs(input.from)) {
+    for await (const message of readOtlpInputs(input.from, {checkBundle})) {
       messagesRead++
       bytes += message.bytes.byteLength
       const {signal} = message
@@ -195,7 +203,7 @@ export async function captureFromFiles(input: FilesCaptureInput): Promise<Captur
 
     return {window: input.window}
   })
-  return {...summary, outsideWindow: outside, messagesRead}
+  return {...summary, outsideWindow: outside, messagesRead, ...(unsignedInputs.length > 0 ? {unsignedInputs} : {})}
 }
 
 export async function captureFromListener(input: ListenCaptureInput): Promise<CaptureSummary> {
