@@ -167,6 +167,29 @@ describe('telemetry capture --from (Collector file-exporter output)', () => {
     expect(readdirSync(work.path)).toEqual(['taken.tgz'])
   })
 
+  it('never writes over a directory, an input or a key, --force or not (exit 2)', async () => {
+    const dir = join(work.path, 'exports')
+    mkdirSync(dir)
+    const intoDir = await capture(['--from', collector, ...WINDOW, '--key', TEST_KEY, '--out', dir, '--force'])
+    expect(intoDir.status).toBe(2)
+    expect(intoDir.stderr).toBe(`Error: ${dir} is a directory\nHint: Give the path of a file to write, e.g. ${join(dir, 'out.tgz')}.\n`)
+
+    const input = join(work.path, 'traces.jsonl')
+    writeFileSync(input, readFileSync(join(collector, 'traces.jsonl')))
+    const key = join(work.path, 'capture.pem')
+    writeFileSync(key, readFileSync(TEST_KEY))
+    for (const [out, what] of [[input, 'an input'], [key, 'a --key']] as const) {
+      const r = await capture(['--from', input, ...WINDOW, '--key', key, '--out', out, '--force'])
+      expect(r.status, out).toBe(2)
+      expect(r.stderr, out).toBe(`Error: ${out} is ${what} (${out}): writing there would destroy it\nHint: Write the output to another path.\n`)
+    }
+
+    expect(readFileSync(input)).toEqual(readFileSync(join(collector, 'traces.jsonl')))
+    expect(readFileSync(key)).toEqual(readFileSync(TEST_KEY))
+    expect(readdirSync(work.path).sort()).toEqual(['capture.pem', 'exports', 'traces.jsonl'])
+    expect(readdirSync(dir)).toEqual([])
+  })
+
   it('leaves nothing behind when an input is malformed (exit 3)', async () => {
     const bad = join(work.path, 'bad.jsonl')
     writeFileSync(bad, `${tracesJsonLine('api', [span('f000000000000001', 'fine', T0 + MIN)])}{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": 42}]}]}]}\n`)

@@ -4,7 +4,7 @@
  * is fsynced, then moved into place; the directory is fsynced so the rename survives a crash.
  */
 import {randomBytes} from 'node:crypto'
-import {closeSync, createWriteStream, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, createWriteStream, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync, writeSync} from 'node:fs'
 import {finished} from 'node:stream/promises'
 import {basename, dirname, join} from 'node:path'
 
@@ -25,6 +25,7 @@ export function tempPathBeside(target: string): string {
 }
 
 export function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
+  refuseDirectory(target)
   const temp = tempPathBeside(target)
   const forget = onInterrupt(() => rmSync(temp, {force: true}))
   try {
@@ -38,7 +39,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
       closeSync(fd)
     }
 
-    if (options.overwrite) renameSync(temp, target)
+    if (options.overwrite) replaceTarget(temp, target)
     else moveIntoPlaceExclusive(temp, target)
     fsyncDirectory(dirname(target))
   } catch (error) {
@@ -55,7 +56,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
  * temp file is removed and `target` is untouched.
  */
 export async function writeStreamAtomic<T>(target: string, options: AtomicWriteOptions, write: (out: NodeJS.WritableStream) => Promise<T>): Promise<T> {
-  if (!options.overwrite && existsSync(target)) throw outputExists(target)
+  assertWritableTarget(target, options)
   const temp = tempPathBeside(target)
   const forget = onInterrupt(() => rmSync(temp, {force: true}))
   const fd = openTemp(temp, target, options.mode ?? 0o644)
@@ -68,7 +69,7 @@ export async function writeStreamAtomic<T>(target: string, options: AtomicWriteO
     fsyncSync(fd)
     closeSync(fd)
     closed = true
-    if (options.overwrite) renameSync(temp, target)
+    if (options.overwrite) replaceTarget(temp, target)
     else moveIntoPlaceExclusive(temp, target)
     fsyncDirectory(dirname(target))
     return result
@@ -83,7 +84,37 @@ export async function writeStreamAtomic<T>(target: string, options: AtomicWriteO
 
 /** Refuses an existing `target` unless `overwrite`: checked before long work, so it fails fast. */
 export function assertWritableTarget(target: string, options: AtomicWriteOptions = {}): void {
+  refuseDirectory(target)
   if (!options.overwrite && existsSync(target)) throw outputExists(target)
+}
+
+/**
+ * Refuses an output that is one of the files a command reads (the same file by device and inode,
+ * whatever the path says): --force would destroy an input or a key before it is read.
+ */
+export function assertNotAnInput(target: string, inputs: readonly {path: string; what: string}[]): void {
+  const out = statSync(target, {throwIfNoEntry: false})
+  if (out === undefined) return
+  for (const {path, what} of inputs) {
+    const input = statSync(path, {throwIfNoEntry: false})
+    if (input === undefined || input.dev !== out.dev || input.ino !== out.ino) continue
+    throw new UsageError('OUTPUT_IS_INPUT', `${target} is ${what} (${path}): writing there would destroy it`, {remedy: 'Write the output to another path.'})
+  }
+}
+
+/** A directory is never replaced by a file, --force or not. */
+function refuseDirectory(target: string): void {
+  if (!statSync(target, {throwIfNoEntry: false})?.isDirectory()) return
+  throw new UsageError('OUTPUT_IS_DIRECTORY', `${target} is a directory`, {remedy: `Give the path of a file to write, e.g. ${join(target, 'out.tgz')}.`})
+}
+
+/** rename(2) over an existing file; what stops it (a directory put there meanwhile, permissions) said as an output error. */
+function replaceTarget(temp: string, target: string): void {
+  try {
+    renameSync(temp, target)
+  } catch (error) {
+    throw new InputError('OUTPUT_UNWRITABLE', `cannot write ${target}: ${fsErrorReason(error)}`, {remedy: `Check ${target} and the permissions of ${dirname(target)}.`, cause: error})
+  }
 }
 
 /**
@@ -91,7 +122,7 @@ export function assertWritableTarget(target: string, options: AtomicWriteOptions
  * for work that must finish (e.g. verify a download) between writing and publishing.
  */
 export function moveIntoPlace(temp: string, target: string, options: AtomicWriteOptions = {}): void {
-  if (options.overwrite) renameSync(temp, target)
+  if (options.overwrite) replaceTarget(temp, target)
   else moveIntoPlaceExclusive(temp, target)
   fsyncDirectory(dirname(target))
 }

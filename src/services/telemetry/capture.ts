@@ -17,11 +17,11 @@ import type {ContentSink} from '../../lib/bundle/verify.js'
 import {verifyBundle} from '../../lib/bundle/verify.js'
 import {onInterrupt} from '../../lib/cleanup.js'
 import {InputError, InterruptedError, NegativeResultError, UsageError, isStellaError} from '../../lib/errors.js'
-import {assertWritableTarget, moveIntoPlace, tempPathBeside, writeStreamAtomic} from '../../lib/fs/atomic.js'
+import {assertNotAnInput, assertWritableTarget, moveIntoPlace, tempPathBeside, writeStreamAtomic} from '../../lib/fs/atomic.js'
 import {fsErrorReason} from '../../lib/fs/reason.js'
 import {parseDuration} from '../../lib/units.js'
 import {type Ed25519PrivateKey, readPrivateKeyFile} from '../../lib/keys/index.js'
-import {type OtlpMessage, readOtlpInputs} from '../../lib/otlp/files.js'
+import {type OtlpMessage, expandInputs, readOtlpInputs} from '../../lib/otlp/files.js'
 import {isOtlpDecodeError} from '../../lib/otlp/errors.js'
 import {countRecords, decode, encodeLogs, encodeMetrics, encodeTraces, recordTimeNano} from '../../lib/otlp/index.js'
 import {type ReceiverStats, startOtlpReceiver} from '../../lib/otlp/receiver.js'
@@ -167,6 +167,8 @@ export async function captureFromFiles(input: FilesCaptureInput): Promise<Captur
   }
 
   const keys = await prepareLocal(input)
+  const inputs = [...(input.verifyKeyPaths ?? []).map((path) => ({path, what: 'a --verify-key'})), ...(await expandInputs(input.from)).map((path) => ({path, what: 'an input'}))]
+  assertNotAnInput(input.out, inputs)
   const trustedKeys = (input.verifyKeyPaths ?? []).length > 0 ? await readTrustedKeys(input.verifyKeyPaths!) : []
   const unsignedInputs: string[] = []
   const checkBundle = inputBundleCheck({trustedKeys, onUnsigned: (file) => unsignedInputs.push(file)})
@@ -275,6 +277,7 @@ async function prepareLocal(input: LocalBundleInput): Promise<Ed25519PrivateKey[
 
   const keys = await Promise.all(input.keyPaths.map((path) => readPrivateKeyFile(path)))
   assertWritableTarget(input.out, {overwrite: input.force})
+  assertNotAnInput(input.out, input.keyPaths.map((path) => ({path, what: 'a --key'})))
   return keys
 }
 
