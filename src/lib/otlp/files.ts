@@ -970,7 +970,7 @@ class LengthPrefixedFramer implements Framer {
 
   #begin(length: number, start: number): void {
     if (length > this.context.maxMessageBytes) {
-      throw new OtlpFileError('OTLP_TOO_LARGE', this.context.source, start, `a length prefix says ${length} bytes, more than the ${formatLimit(this.context.maxMessageBytes)} limit${this.context.compressed ? ' (offset in the decompressed data)' : ''}; is this an OTLP file? JSON lines begin with "{", the proto format with a 4-byte big-endian length`, 'Check that this is an OTLP file, or raise the message size limit.')
+      throw new OtlpFileError('OTLP_TOO_LARGE', this.context.source, start, `a length prefix says ${length} bytes, more than the ${formatLimit(this.context.maxMessageBytes)} limit${this.context.compressed ? ' (offset in the decompressed data)' : ''}; is this an OTLP file? JSON lines begin with "{", the proto format with a 4-byte big-endian length`, 'Give only OTLP files: when a directory holds other files too, name the OTLP ones or use a glob (e.g. "otel/*.pb").')
     }
 
     this.#start = start
