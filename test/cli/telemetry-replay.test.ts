@@ -301,15 +301,15 @@ describe('telemetry replay refuses what it cannot trust', () => {
     expect(server.requests.flatMap((request) => (request.path === '/v1/traces' ? spanNames(request.body) : []))).toContain('Reserve stock')
   })
 
-  it('says so when a verified bundle is not a telemetry capture and holds no OTLP', async () => {
+  it('refuses a verified bundle that is not a telemetry bundle (exit 3), and sends nothing', async () => {
     const server = await endpoint()
     const evidence = join(projectRoot, 'examples', 'bundles', 'case-42.tgz')
-    const r = await replay([evidence, '--endpoint', server.url, '--key', OTHER_KEY, '--json'])
-    expect(r.status).toBe(0)
-    expect(JSON.parse(r.stdout).warnings).toEqual([
-      `${evidence} is a bundle of kind evaluation, not a telemetry capture`,
-      `${evidence} holds no OTLP records (no otlp/traces.pb, otlp/logs.pb or otlp/metrics.pb with data); nothing was sent`,
-    ])
+    const r = await replay([evidence, '--endpoint', server.url, '--key', OTHER_KEY])
+    expect(r.status).toBe(3)
+    expect(r.stderr).toBe(
+      `Error: ${evidence} is a bundle of kind evaluation, not telemetry: it holds no OTLP to replay; nothing was sent\n` +
+        "Hint: Replay a telemetry bundle (`stella telemetry capture` writes one, and the server's forensic export is one).\n",
+    )
     expect(server.requests).toHaveLength(0)
   })
 

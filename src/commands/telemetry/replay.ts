@@ -16,7 +16,7 @@ export default class TelemetryReplay extends StellaCommand<typeof TelemetryRepla
 Then streams otlp/traces.pb, otlp/logs.pb and otlp/metrics.pb out of the bundle (nothing is unpacked to disk; each file must still match what was verified) and POSTs them as OTLP/HTTP protobuf to <endpoint>/v1/traces, /v1/logs and /v1/metrics, gzip-compressed unless --compression none, --batch-size spans, log records or metrics per request (messages are split or merged to fit).
 Retries follow the OTLP spec: 429, 502, 503 and 504, and dropped connections, are retried with exponential backoff and jitter, or after the Retry-After the endpoint asks for, up to --retries more attempts within --max-retry-time per request; any other error status is final and stops the replay.
 --shift-to-now moves every timestamp (span start, end and events; log time and observed time; metric points and exemplars) by one offset, so that the latest one lands at now and the data shows up in "last hour" views. --rate limits the records sent per second.
-Exit codes: 0 every record accepted; 1 the bundle failed verification (nothing sent); 2 usage; 3 the bundle or a key cannot be read, or holds OTLP that does not decode; 4 the endpoint rejected records (partial success; the summary says how many) or a request failed for good; 5 the endpoint refused the credentials (401/403).`
+Exit codes: 0 every record accepted; 1 the bundle failed verification (nothing sent); 2 usage; 3 the bundle or a key cannot be read, the bundle is not a telemetry bundle, or it holds OTLP that does not decode; 4 the endpoint rejected records (partial success; the summary says how many) or a request failed for good; 5 the endpoint refused the credentials (401/403).`
 
   static override examples = [
     '<%= config.bin %> telemetry replay inc-7.tgz --endpoint http://collector:4318 --key platform.pub.pem',
@@ -94,7 +94,6 @@ Exit codes: 0 every record accepted; 1 the bundle failed verification (nothing s
     }
 
     const records = summary.signals.traces.records + summary.signals.logs.records + summary.signals.metrics.records
-    if (summary.kind !== undefined && summary.kind !== 'telemetry') this.warning(`${args.bundle} is a bundle of kind ${summary.kind}, not a telemetry capture`)
     if (records === 0) this.warning(`${args.bundle} holds no OTLP records (no otlp/traces.pb, otlp/logs.pb or otlp/metrics.pb with data); nothing was sent`)
     if (summary.rejected > 0) {
       this.status = ExitCode.Remote

@@ -249,6 +249,12 @@ async function verify(
     })
   }
 
+  if (report.kind !== 'telemetry') {
+    throw new InputError('NOT_TELEMETRY_BUNDLE', `${input.bundle} is a bundle of kind ${report.kind ?? '(none)'}, not telemetry: it holds no OTLP to replay; nothing was sent`, {
+      remedy: 'Replay a telemetry bundle (`stella telemetry capture` writes one, and the server\'s forensic export is one).',
+    })
+  }
+
   return {report, digests}
 }
 
