@@ -193,7 +193,7 @@ describe('JSON lines', () => {
     const broken = file('broken.jsonl', `${first}\n{"resource": [oops\n`)
     const notJson = await failure(() => collect([broken]))
     expect(notJson.code).toBe('OTLP_NOT_JSON')
-    expect(notJson.message).toMatch(new RegExp(`^${broken}: a line that begins with "\\{" is not JSON: .+ \\(offset ${first.length + 1}\\)$`))
+    expect(notJson.message).toMatch(new RegExp(`^${broken}: a line of this JSON-lines file is not JSON: .+ \\(offset ${first.length + 1}\\)$`))
     expect(notJson.offset).toBe(first.length + 1)
 
     const other = file('other.jsonl', '{"level":"info","msg":"hello"}\n')

@@ -633,7 +633,7 @@ function signalOfParsedJson(bytes: Uint8Array, context: FrameContext, offset: nu
   try {
     value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'))
   } catch (error) {
-    throw new OtlpFileError('OTLP_NOT_JSON', context.source, offset, `a line that begins with "{" is not JSON: ${(error as Error).message}`, FORMAT_REMEDY, error)
+    throw new OtlpFileError('OTLP_NOT_JSON', context.source, offset, `a line of this JSON-lines file is not JSON: ${(error as Error).message}`, FORMAT_REMEDY, error)
   }
 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
