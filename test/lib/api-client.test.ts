@@ -523,6 +523,13 @@ describe('sealed mode', () => {
 })
 
 describe('the token never leaks', () => {
+  it('and a short token does not cut words of server text apart', async () => {
+    const server = await serve((_request, response) => sendJson(response, 403, {title: 'Forbidden', detail: 'token t cannot connect (t)'}))
+    const api = client(server.url, {token: 't'})
+    const error = await rejectionOf(api.getJson('/obs/health'))
+    expect(error.message).toBe('Forbidden: token [redacted] cannot connect ([redacted])')
+  })
+
   it('not through server text echoed into errors, verbose lines or retry notices', async () => {
     const server = await serve((_request, response, _seen, index) => {
       if (index === 0) sendJson(response, 503, {title: 'Service Unavailable', detail: `token ${TOKEN} is throttled`}, {'retry-after': '0'})

@@ -27,6 +27,10 @@ import {assertSealedAllows} from './sealed.js'
 import {readTlsMaterial} from './tls.js'
 import {checkTraceId, newTraceId, traceparent} from './trace.js'
 
+
+/** Characters of bearer tokens (RFC 6750's b64token, and JWT dots), escaped for a character class. */
+const TOKEN_CHARS = 'A-Za-z0-9\\-._~+/='
+
 export type {DownloadOptions, DownloadProgress, DownloadResult} from './download.js'
 
 export interface ApiClientOptions {
@@ -110,6 +114,7 @@ export class ApiClient {
   readonly insecureWarning: string | undefined
   private readonly base: URL
   private readonly token: string | undefined
+  private tokenPattern: RegExp | undefined
   private readonly userAgent: string
   private readonly verbose: boolean
   private readonly log: (line: string) => void
@@ -479,9 +484,16 @@ export class ApiClient {
     this.log(this.scrub(`${method} ${url.href} failed (${why}); retrying in ${formatWait(delayMs)}, attempt ${nextAttempt} of ${total}${trace}`))
   }
 
-  /** The token never leaves in text: server text can echo anything back. */
+  /**
+   * The token never leaves in text: server text can echo anything back. A real token is long and
+   * goes wherever it appears; a short one (a test value) only where it stands as a token, not
+   * inside a longer run of token characters, so it does not cut words apart.
+   */
   private scrub(text: string): string {
-    return this.token === undefined ? text : text.split(this.token).join('[redacted]')
+    if (this.token === undefined || this.token === '') return text
+    if (this.token.length >= 16) return text.split(this.token).join('[redacted]')
+    this.tokenPattern ??= new RegExp(`(?<![${TOKEN_CHARS}])${this.token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![${TOKEN_CHARS}])`, 'g')
+    return text.replace(this.tokenPattern, '[redacted]')
   }
 
   // -------------------------------------------------------------------------------------------
