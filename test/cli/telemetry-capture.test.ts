@@ -252,6 +252,8 @@ describe('telemetry capture --from (Collector file-exporter output)', () => {
       [['--from', collector, '--window', '1h', '--duration', '5m', '--key', TEST_KEY, '--out', out], 'Error: --duration is only for --listen\nHint: Drop it, or choose the other form.\n'],
       [['--listen', 'collector:http', '--key', TEST_KEY, '--out', out], 'Error: --listen "collector:http" is not [host:]port\nHint: e.g. --listen 4318, --listen 127.0.0.1:4318, or --listen 0.0.0.0:4318 --allow-non-loopback.\n'],
       [['--listen', '0', '--verify-key', TEST_PUBLIC_KEY, '--key', TEST_KEY, '--out', out], 'Error: --verify-key is only for --from\nHint: Drop it, or choose the other form.\n'],
+      [['--from', collector, '--window', '0s', '--key', TEST_KEY, '--out', out], 'Error: --window 0 captures nothing\nHint: Give a duration longer than 0, e.g. --window 15m.\n'],
+      [['--listen', '0', '--duration', '0m', '--key', TEST_KEY, '--out', out], 'Error: --duration 0 captures nothing\nHint: Give a duration longer than 0, e.g. --duration 15m.\n'],
     ]
     for (const [args, stderr] of cases) {
       const r = await capture(args)

@@ -63,6 +63,10 @@ Exit codes: 0 written; 1 the server's export, or a bundle given to --from, faile
     const {flags} = this
     if (flags.listen === undefined) this.refuseFlags(LISTEN_ONLY, 'only for --listen')
     if (flags.from === undefined) this.refuseFlags(['verify-key'], 'only for --from')
+    for (const name of ['window', 'duration'] as const) {
+      if (flags[name] === 0) throw new UsageError('EMPTY_DURATION', `--${name} 0 captures nothing`, {remedy: `Give a duration longer than 0, e.g. --${name} 15m.`})
+    }
+
     const progress = createCaptureProgress({enabled: !this.jsonEnabled()})
     let summary: CaptureSummary
     try {

@@ -68,6 +68,12 @@ export function checkTraceId(text: string): string {
     })
   }
 
+  if (/^0+$/.test(traceId)) {
+    throw new UsageError('INVALID_TRACE_ID', `invalid --trace-id "${text}": the all-zero id means "no trace"`, {
+      remedy: 'Copy the trace id from a log line, a span or `trace_id=` in an error message.',
+    })
+  }
+
   return traceId
 }
 
