@@ -259,6 +259,20 @@ describe('stella obs trace from local files', () => {
     }
   })
 
+  it('reads the log records `obs logs --jsonl` writes, beside OTLP, as obs logs --from-file does', async () => {
+    const written = await stella(['obs', 'logs', '--from-file', join(FIXTURES, 'checkout.pb'), '--jsonl', '--all'])
+    expect(written.status).toBe(0)
+    const records = file('records.jsonl', written.stdout)
+    const both = await stella(['obs', 'trace', TRACE_ID.toUpperCase(), '--width', '100', '--from', join(FIXTURES, 'checkout.pb'), records])
+    expect(both.stdout).toBe(CHECKOUT_WATERFALL)
+    expect(both.stderr).toBe('Warning: 3 log records came more than once (the same data in several inputs?); each is shown once\n')
+
+    const alone = await stella(['obs', 'trace', TRACE_ID, '--width', '100', '--from', records, '--json'])
+    expect(alone.status).toBe(0)
+    const logs = JSON.parse(alone.stdout).result.logs as {body: {stringValue: string}}[]
+    expect(logs.map((log) => log.body.stringValue)).toEqual(['request has no tenant header', 'load rules started', 'connect ECONNREFUSED evidence-store:5432'])
+  })
+
   it('an unknown id exits 3 and names the files it read; a missing path exits 3 naming it', async () => {
     const unknown = 'cd'.repeat(16)
     const one = await stella(['obs', 'trace', unknown, '--from', join(FIXTURES, 'checkout.pb')])

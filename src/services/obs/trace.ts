@@ -9,7 +9,8 @@ import {type SpanRecord, attributesToObject, decodeTraces, decodeTracesJson, tra
 import {readOtlpInputs} from '../../lib/otlp/files.js'
 import type {LogRecord} from './logs.js'
 import {inputBundleCheck} from '../forensic/input-bundles.js'
-import {decodeMessage, localFiles, logsOfMessage} from './otlp-logs.js'
+import {isLogRecord, readJsonLines} from './file-source.js'
+import {decodeMessage, holdsApiRecords, localFiles, logsOfMessage} from './otlp-logs.js'
 import {type ObsApi, RemoteObsSource} from './source.js'
 import {type AssembledTrace, type TraceNode, assembleTrace, spanDurationNano} from './trace-assembly.js'
 
@@ -163,8 +164,19 @@ export class FileTraceSource implements TraceSource {
     const files = await localFiles(this.inputs, '--from')
     const spans: SpanRecord[] = []
     const logs: LogRecord[] = []
+    // Log records as `obs logs --jsonl` writes them are read whole; the OTLP files together, searched.
+    const otlpFiles: string[] = []
+    for (const file of files) {
+      if (!(await holdsApiRecords(file))) {
+        otlpFiles.push(file)
+        continue
+      }
+
+      for (const record of await readJsonLines(file, isLogRecord, 'a log record with timeUnixNano')) if (record.traceId?.toLowerCase() === traceId) logs.push(record)
+    }
+
     const mustContain = {text: traceId, binary: Buffer.from(traceId, 'hex')}
-    for await (const message of readOtlpInputs(files, {signals: ['traces', 'logs'], mustContain, checkBundle: inputBundleCheck({trustedKeys: []})})) {
+    for await (const message of readOtlpInputs(otlpFiles, {signals: ['traces', 'logs'], mustContain, checkBundle: inputBundleCheck({trustedKeys: []})})) {
       if (message.signal === 'traces') {
         const decoded = decodeMessage(message, () => (message.format === 'proto' ? decodeTraces(message.bytes) : decodeTracesJson(message.bytes)))
         for (const span of decoded) if (span.traceId === traceId) spans.push(span)
