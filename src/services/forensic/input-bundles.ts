@@ -4,9 +4,7 @@
  * or signed again as if it were whole.
  */
 import {NegativeResultError} from '../../lib/errors.js'
-import {verifyBundle} from '../../lib/bundle/verify.js'
 import type {Ed25519PublicKey} from '../../lib/keys/index.js'
-import {openBundle} from './bundle-file.js'
 
 export interface InputBundleCheck {
   /** Keys the bundles must be signed with; none: only their content is checked. */
@@ -24,6 +22,8 @@ export interface InputBundleCheck {
 export function inputBundleCheck(options: InputBundleCheck): (file: string) => Promise<void> {
   const checkSignatures = options.trustedKeys.length > 0
   return async (file) => {
+    // Loaded only when a bundle is among the inputs: reading Collector files never pays for the verifier.
+    const [{verifyBundle}, {openBundle}] = await Promise.all([import('../../lib/bundle/verify.js'), import('./bundle-file.js')])
     const report = await verifyBundle(openBundle(file).stream, {trustedKeys: options.trustedKeys, ...(options.threshold === undefined ? {} : {threshold: options.threshold})})
     const failed = report.checks.filter((check) => check.status === 'failed' && (checkSignatures || check.check !== 'signatures'))
     if (failed.length > 0) {
