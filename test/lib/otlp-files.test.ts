@@ -573,6 +573,23 @@ describe('reading', () => {
     }
   })
 
+  it('holds a file whose format is not told by its first reads, through buffers read over again', async () => {
+    // White space longer than several reads before the first line: the format waits for the JSON.
+    const lines = [traceLine(TRACE, ['after the blank']), traceLine(OTHER_TRACE, ['other']), traceLine(TRACE, ['last'])]
+    for (const blank of [5 * MiB + 17, 9 * MiB + 3]) {
+      const path = file(`blank-${blank}.jsonl`, `${' '.repeat(blank - 1)}\n${lines.join('\n')}\n`)
+      const other = file(`after-${blank}.jsonl`, `${lines[1]}\n`)
+      for (const options of [undefined, {mustContain: mustContain(TRACE)}]) {
+        const contents = summary(await collect([path, other], options)).map((m) => m.content)
+        expect(contents, `${blank} ${options ? 'searching' : 'all'}`).toEqual(options ? [lines[0], lines[2]] : [...lines, lines[1]])
+      }
+    }
+
+    // A file of length prefixes read in pieces shorter than a tar header is still the proto format.
+    const proto = file('short-first.pb', lengthPrefixed([encodeTraceRequest(resourceSpans(TRACE, ['p']))]))
+    expect((await collect([proto])).map((m) => m.format)).toEqual(['proto'])
+  })
+
   it('stops reading when the consumer stops', async () => {
     const path = file('many.jsonl', `${traceLine(TRACE, ['a'], 'p'.repeat(1000))}\n`.repeat(5000))
     let seen = 0

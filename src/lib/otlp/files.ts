@@ -548,11 +548,14 @@ class AutoFramer implements Framer {
   push(chunk: Uint8Array): void {
     if (this.#inner !== undefined) return this.#inner.push(chunk)
     if (chunk.length === 0) return
-    this.#held.push(this.context.copy ? copyOf(chunk) : chunk)
+    this.#held.push(chunk)
     this.#heldLength += chunk.length
     const decided = this.#decide(false)
-    if (decided) this.#start(decided)
-    else if (this.#heldLength > this.context.maxMessageBytes) this.#start(this.#decide(true) ?? 'proto')
+    if (decided) return this.#start(decided)
+    if (this.#heldLength > this.context.maxMessageBytes) return this.#start(this.#decide(true) ?? 'proto')
+    // It waits for the next chunk: a copy, as the reader fills its buffers again. (Most files are
+    // decided by their first chunk, which the framer then takes as any other, without a copy.)
+    if (this.context.copy && this.#held.length === 1 && this.#held[0] === chunk) this.#held = [copyOf(chunk)]
   }
 
   end(): void {
