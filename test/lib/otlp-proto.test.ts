@@ -2,7 +2,7 @@ import {create, fromBinary, toBinary, type DescMessage} from '@bufbuild/protobuf
 import {describe, expect, it} from 'vitest'
 
 import {decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces} from '../../src/lib/otlp/index.js'
-import type {KeyValue, Signal} from '../../src/lib/otlp/types.js'
+import type {KeyValue, Signal, SpanEvent} from '../../src/lib/otlp/types.js'
 import {ByteMemo, ProtoReader} from '../../src/lib/otlp/wire.js'
 import {flattenRequest, requestGroups, requestInit, requestSchemas, type ORequest} from '../helpers/otlp-oracle.js'
 import {OtlpRandom} from '../helpers/otlp-random.js'
@@ -117,6 +117,27 @@ describe('protobuf decoding details', () => {
     expect(b!.attributes[3]).not.toBe(a!.attributes[3])
     expect(b!.attributes[4]).not.toBe(a!.attributes[4])
     expect(Object.isFrozen(a!.attributes[4])).toBe(false)
+  })
+
+  it('gives spans without events or links one shared, frozen empty array each, and the others their own', () => {
+    const [template] = decodeTraces(oracleEncode('traces', new OtlpRandom(24, {canonical: true}).request('traces')))
+    const event = {timeUnixNano: 5n, name: 'retry', attributes: [], droppedAttributesCount: 0}
+    const link = {traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), traceState: '', attributes: [], droppedAttributesCount: 0, flags: 0}
+    const spans = [[], [], [event], [event, event]].map((events, i) => ({...template!, spanId: `00000000000000${i}1`, events, links: i === 1 ? [link] : []}))
+    const bytes = encodeTraces(spans)
+    const [bare, linked, one, two] = decodeTraces(bytes)
+    expect(decodeTraces(bytes)).toEqual(oracleDecode('traces', bytes))
+    expect(linked!.events).toBe(bare!.events)
+    expect(Object.isFrozen(bare!.events) && Object.isFrozen(bare!.links)).toBe(true)
+    expect(one!.links).toBe(bare!.links)
+    expect(() => (bare!.events as SpanEvent[]).push(event)).toThrow(TypeError)
+    expect(bare!.events).toEqual([])
+    // A span with events or links has arrays of its own, open like any other.
+    expect(linked!.links).toEqual([link])
+    expect(Object.isFrozen(linked!.links)).toBe(false)
+    expect(two!.events).toHaveLength(2)
+    expect(two!.events).not.toBe(one!.events)
+    expect(Object.isFrozen(one!.events)).toBe(false)
   })
 
   it('writes span and trace ids as lowercase hex for every byte value', () => {

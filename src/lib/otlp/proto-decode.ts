@@ -364,6 +364,13 @@ function decodeAnyValue(r: ProtoReader, previous: AnyValue | undefined): AnyValu
   return value
 }
 
+/**
+ * Most spans have no events and no links: they share these empty arrays, frozen since records
+ * share them (like the attributes memo's KeyValues), and get their own on the first one.
+ */
+const NO_EVENTS: SpanEvent[] = Object.freeze([]) as unknown as SpanEvent[]
+const NO_LINKS: SpanLink[] = Object.freeze([]) as unknown as SpanLink[]
+
 function decodeSpan(r: ProtoReader, resource: Resource, scope: InstrumentationScope): SpanRecord {
   const span: SpanRecord = {
     traceId: '',
@@ -377,9 +384,9 @@ function decodeSpan(r: ProtoReader, resource: Resource, scope: InstrumentationSc
     endTimeUnixNano: 0n,
     attributes: [],
     droppedAttributesCount: 0,
-    events: [],
+    events: NO_EVENTS,
     droppedEventsCount: 0,
-    links: [],
+    links: NO_LINKS,
     droppedLinksCount: 0,
     status: {code: 0, message: ''},
     resource,
@@ -439,6 +446,7 @@ function decodeSpan(r: ProtoReader, resource: Resource, scope: InstrumentationSc
       }
 
       case 90: {
+        if (span.events === NO_EVENTS) span.events = []
         span.events.push(decodeEvent(r))
         break
       }
@@ -449,6 +457,7 @@ function decodeSpan(r: ProtoReader, resource: Resource, scope: InstrumentationSc
       }
 
       case 106: {
+        if (span.links === NO_LINKS) span.links = []
         span.links.push(decodeLink(r))
         break
       }
