@@ -27,11 +27,10 @@ import {assertSealedAllows} from './sealed.js'
 import {readTlsMaterial} from './tls.js'
 import {checkTraceId, newTraceId, traceparent} from './trace.js'
 
+export type {DownloadOptions, DownloadProgress, DownloadResult} from './download.js'
 
 /** Characters of bearer tokens (RFC 6750's b64token, and JWT dots), escaped for a character class. */
 const TOKEN_CHARS = 'A-Za-z0-9\\-._~+/='
-
-export type {DownloadOptions, DownloadProgress, DownloadResult} from './download.js'
 
 export interface ApiClientOptions {
   /** Base URL; a path prefix is kept (`https://h/stella/` sends `/stella/obs/health`). */

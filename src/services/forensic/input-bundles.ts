@@ -35,3 +35,6 @@ export function inputBundleCheck(options: InputBundleCheck): (file: string) => P
     if (!checkSignatures) options.onUnsigned?.(file)
   }
 }
+
+/** The check of commands that only read a bundle's records (`obs trace`, `obs logs`, `obs top`): its content, without keys. */
+export const checkBundleContent = inputBundleCheck({trustedKeys: []})

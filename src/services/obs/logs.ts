@@ -47,9 +47,9 @@ export function logLevelText(record: LogRecord): string {
 }
 
 /** The level a severity number falls in (logs.proto: 1–4 TRACE, 5–8 DEBUG, … 21–24 FATAL), or undefined for 0 and out-of-range numbers. */
-export function levelOfSeverity(severityNumber: number | undefined): string | undefined {
+function levelOfSeverity(severityNumber: number | undefined): string | undefined {
   if (severityNumber === undefined || !Number.isInteger(severityNumber) || severityNumber < 1 || severityNumber > 24) return undefined
-  return ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'][(severityNumber - 1) >> 2]
+  return Object.keys(LOG_LEVELS)[(severityNumber - 1) >> 2]
 }
 
 const TRACE_ID = /^[0-9a-f]{32}$/
@@ -61,19 +61,16 @@ export function checkLogQuery(query: LogQuery): LogQuery {
 
 /** A trace id as the API takes it: 32 hex digits, lowercase. */
 export function checkTraceId(text: string): string {
-  const traceId = text.toLowerCase()
-  if (!TRACE_ID.test(traceId)) {
-    throw new UsageError('INVALID_TRACE_ID', `invalid --trace-id "${text}": a trace id is 32 hex digits`, {
-      remedy: 'Copy the trace id from a log line, a span or `trace_id=` in an error message.',
-    })
-  }
+  return validTraceId(text.toLowerCase(), `--trace-id "${text}"`, 'Copy the trace id from a log line, a span or `trace_id=` in an error message.')
+}
 
-  if (/^0+$/.test(traceId)) {
-    throw new UsageError('INVALID_TRACE_ID', `invalid --trace-id "${text}": the all-zero id means "no trace"`, {
-      remedy: 'Copy the trace id from a log line, a span or `trace_id=` in an error message.',
-    })
-  }
-
+/**
+ * `traceId` (lowercased) when it is 32 hex digits and not all zeros, the id that means "no
+ * trace"; else a usage error saying `invalid <what>: …` with `remedy`.
+ */
+export function validTraceId(traceId: string, what: string, remedy: string): string {
+  if (!TRACE_ID.test(traceId)) throw new UsageError('INVALID_TRACE_ID', `invalid ${what}: a trace id is 32 hex digits`, {remedy})
+  if (/^0+$/.test(traceId)) throw new UsageError('INVALID_TRACE_ID', `invalid ${what}: the all-zero id means "no trace"`, {remedy})
   return traceId
 }
 

@@ -12,7 +12,7 @@ import {fsErrorReason} from '../../lib/fs/reason.js'
 import {OtlpDecodeError, decodeLogs, decodeLogsJson} from '../../lib/otlp/index.js'
 import type {AnyValue as OtlpValue, KeyValue as OtlpKeyValue, LogRecordOtlp} from '../../lib/otlp/types.js'
 import {type OtlpMessage, expandInputs, readOtlpInputs} from '../../lib/otlp/files.js'
-import {inputBundleCheck} from '../forensic/input-bundles.js'
+import {checkBundleContent} from '../forensic/input-bundles.js'
 import {isLogRecord, limited, readJsonLines} from './file-source.js'
 import {type AnyValue, type KeyValue, type LogRecord, compareLogTimes, logMatcher} from './logs.js'
 import type {LogQuery, LogSource, ReadOptions, RecordStream} from './source.js'
@@ -104,7 +104,7 @@ export class LocalLogSource implements LogSource {
         }
 
         const mustContain = query.traceId === undefined ? undefined : {text: query.traceId, binary: Buffer.from(query.traceId, 'hex')}
-        for await (const message of readOtlpInputs([file], {signals: ['logs'], checkBundle: inputBundleCheck({trustedKeys: []}), ...(mustContain ? {mustContain} : {})})) {
+        for await (const message of readOtlpInputs([file], {signals: ['logs'], checkBundle: checkBundleContent, ...(mustContain ? {mustContain} : {})})) {
           for (const record of logsOfMessage(message)) if (matches(record)) found.push(record)
         }
       }

@@ -16,7 +16,7 @@ import type {SpanRecord} from '../../lib/otlp/types.js'
 import {RedAggregator, type RedOptions, type RedSnapshot, type SeriesSnapshot} from '../../lib/stats/red.js'
 import {sampleOfSpan} from '../../lib/stats/spans.js'
 import {formatDuration} from '../../lib/units.js'
-import {inputBundleCheck} from '../forensic/input-bundles.js'
+import {checkBundleContent} from '../forensic/input-bundles.js'
 import {decodeMessage, localFiles} from './otlp-logs.js'
 import type {RouteRow, ServiceRow, TopSnapshot, TopSource, TopSourceInfo} from './top-model.js'
 
@@ -182,7 +182,7 @@ export class ReplayTopSource implements TopSource {
 
   async #replay(files: readonly string[]): Promise<void> {
     const signal = this.#stop.signal
-    for await (const message of readOtlpInputs(files, {signals: ['traces'], checkBundle: inputBundleCheck({trustedKeys: []})})) {
+    for await (const message of readOtlpInputs(files, {signals: ['traces'], checkBundle: checkBundleContent})) {
       if (signal.aborted) return
       const spans = decodeMessage(message, () => decode('traces', message.format, message.bytes))
       for (const span of spans) {

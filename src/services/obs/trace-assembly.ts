@@ -258,7 +258,7 @@ function markCriticalPath(tops: readonly TraceNode[], traceStart: bigint, traceE
       if (cursor <= start) break
       const childStart = candidate.child.span.startTimeUnixNano
       // A span without a proper end (it had not ended, or its clock was wrong) explains no wait.
-      if (candidate.end > cursor || childStart >= cursor || candidate.child.span.endTimeUnixNano < childStart) continue
+      if (candidate.end > cursor || childStart >= cursor || spanDurationNano(candidate.child.span) === undefined) continue
       own += cursor - candidate.end
       candidate.child.critical = true
       marked.push(candidate.child)

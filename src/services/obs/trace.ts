@@ -4,34 +4,20 @@
  * critical path. Both sources give the same parts, so the rest cannot tell them apart.
  */
 import type {TimelineEvent} from '../../lib/api/types.js'
-import {InputError, RemoteError, UsageError} from '../../lib/errors.js'
+import {InputError, RemoteError} from '../../lib/errors.js'
 import {type SpanRecord, attributesToObject, decodeTraces, decodeTracesJson, tracesFromJson} from '../../lib/otlp/index.js'
 import {readOtlpInputs} from '../../lib/otlp/files.js'
-import type {LogRecord} from './logs.js'
-import {inputBundleCheck} from '../forensic/input-bundles.js'
+import {type LogRecord, validTraceId} from './logs.js'
+import {checkBundleContent} from '../forensic/input-bundles.js'
 import {isLogRecord, readJsonLines} from './file-source.js'
 import {decodeMessage, holdsApiRecords, localFiles, logsOfMessage} from './otlp-logs.js'
 import {type ObsApi, RemoteObsSource} from './source.js'
 import {type AssembledTrace, type TraceNode, assembleTrace, spanDurationNano} from './trace-assembly.js'
 
-const TRACE_ID = /^[0-9a-f]{32}$/
 
 /** A trace id as stella works with it: 32 hex digits (any case given, lowercase kept), not all zero. */
 export function parseTraceId(text: string): string {
-  const traceId = text.trim().toLowerCase()
-  if (!TRACE_ID.test(traceId)) {
-    throw new UsageError('INVALID_TRACE_ID', `invalid trace id "${text}": a trace id is 32 hex digits`, {
-      remedy: 'Copy the trace id from a log line, a span, a timeline event or `trace_id=` in an error message.',
-    })
-  }
-
-  if (/^0+$/.test(traceId)) {
-    throw new UsageError('INVALID_TRACE_ID', `invalid trace id "${text}": the all-zero id means "no trace"`, {
-      remedy: 'Copy the trace id from a log line, a span, a timeline event or `trace_id=` in an error message.',
-    })
-  }
-
-  return traceId
+  return validTraceId(text.trim().toLowerCase(), `trace id "${text}"`, 'Copy the trace id from a log line, a span, a timeline event or `trace_id=` in an error message.')
 }
 
 /** Where a trace came from: said in the output, and in "not found" errors. */
@@ -176,7 +162,7 @@ export class FileTraceSource implements TraceSource {
     }
 
     const mustContain = {text: traceId, binary: Buffer.from(traceId, 'hex')}
-    for await (const message of readOtlpInputs(otlpFiles, {signals: ['traces', 'logs'], mustContain, checkBundle: inputBundleCheck({trustedKeys: []})})) {
+    for await (const message of readOtlpInputs(otlpFiles, {signals: ['traces', 'logs'], mustContain, checkBundle: checkBundleContent})) {
       if (message.signal === 'traces') {
         const decoded = decodeMessage(message, () => (message.format === 'proto' ? decodeTraces(message.bytes) : decodeTracesJson(message.bytes)))
         for (const span of decoded) if (span.traceId === traceId) spans.push(span)

@@ -167,9 +167,11 @@ export async function captureFromFiles(input: FilesCaptureInput): Promise<Captur
   }
 
   const keys = await prepareLocal(input)
-  const inputs = [...(input.verifyKeyPaths ?? []).map((path) => ({path, what: 'a --verify-key'})), ...(await expandInputs(input.from)).map((path) => ({path, what: 'an input'}))]
-  assertNotAnInput(input.out, inputs)
-  const trustedKeys = (input.verifyKeyPaths ?? []).length > 0 ? await readTrustedKeys(input.verifyKeyPaths!) : []
+  const verifyKeyPaths = input.verifyKeyPaths ?? []
+  // Expanded once: checked against --out here, then read.
+  const files = await expandInputs(input.from)
+  assertNotAnInput(input.out, [...verifyKeyPaths.map((path) => ({path, what: 'a --verify-key'})), ...files.map((path) => ({path, what: 'an input'}))])
+  const trustedKeys = verifyKeyPaths.length > 0 ? await readTrustedKeys(verifyKeyPaths) : []
   const unsignedInputs: string[] = []
   const checkBundle = inputBundleCheck({trustedKeys, onUnsigned: (file) => unsignedInputs.push(file)})
   const from = nanosOf(input.window.from)
@@ -179,7 +181,7 @@ export async function captureFromFiles(input: FilesCaptureInput): Promise<Captur
   let kept = 0
   let bytes = 0
   const summary = await buildLocalBundle(input, keys, 'files', async (spool) => {
-    for await (const message of readOtlpInputs(input.from, {checkBundle})) {
+    for await (const message of readOtlpInputs(files, {checkBundle})) {
       messagesRead++
       bytes += message.bytes.byteLength
       const {signal} = message
